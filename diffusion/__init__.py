@@ -1,0 +1,34 @@
+"""diffusion: how rural Vietnamese households come to use smartphones, the internet and digital services.
+
+An agent-based model on Mesa with vectorised monthly dynamics, policy levers, experiments from config
+files, calibration and sensitivity analysis.
+"""
+
+from .errors import DiffusionError, ParameterError
+from .levers import (
+    ConnectionSupport,
+    DigitalTeams,
+    InfrastructureRollout,
+    PublicAccessPoint,
+    SmartphoneSubsidy,
+    make_lever,
+)
+from .model import AdoptionModel
+from .params import PRODUCTS, ModelParams, ProductParams
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AdoptionModel",
+    "ModelParams",
+    "ProductParams",
+    "PRODUCTS",
+    "SmartphoneSubsidy",
+    "ConnectionSupport",
+    "DigitalTeams",
+    "InfrastructureRollout",
+    "PublicAccessPoint",
+    "make_lever",
+    "DiffusionError",
+    "ParameterError",
+]

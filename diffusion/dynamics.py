@@ -1,0 +1,276 @@
+"""The monthly step: vectorised adoption, churn and member uptake over the household state arrays.
+
+Mechanism (default "hazard"): a household that lacks a product and is ready for it adopts this month
+with probability P = 1 - exp(-lambda / 12), where
+
+    lambda = (p + q*s + o*v) * a * r          (per year)
+
+s is the share of its network neighbours using the product, v its outreach exposure (1 just after a
+team visit, halving every ``exposure_half_life_months``; a public access point keeps a floor under it),
+a its affordability and r its readiness. Under the "threshold" mechanism q*s is replaced by
+``threshold_rate_per_year`` once s reaches the household's own threshold, and a ``never_adopt_share`` of
+households never adopt.
+
+Affordability a = (1 + exp(-k*c50)) / (1 + exp(k*(c - c50))) is a logistic of the cost share
+c = (net price / amortisation months + net monthly fee) / household income per month, scaled so that
+a = 1 for a free product. Prices and fees fall at ``price_decline_per_year``. Readiness
+r = 1 - w + w*skill for a product with skill weight w, and 0 where a prerequisite is missing:
+
+    mobile data: a smartphone and mobile coverage in the hamlet
+    fibre:       fibre brought to the hamlet
+    services:    a smartphone and internet (mobile data or fibre)
+
+**The update is synchronous**: every decision in month t reads the state at the start of month t (after
+the levers' actions of that month, such as team visits); all changes are applied together at the end of
+the month. A household that adopts a smartphone in month t can take mobile data from month t + 1. A
+household whose last internet connection lapses stops using services that need it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .calendar import DT_YEARS
+from .params import PRODUCTS, ModelParams
+from .population import Population
+from .randomness import Streams
+
+SMARTPHONE, MOBILE, FIBRE, SERVICES = range(4)
+
+
+@dataclass
+class State:
+    """Dynamic household state. ``adopted[k]`` is product k's use (PRODUCTS order)."""
+
+    adopted: np.ndarray  # (4, n) bool
+    phone_users: np.ndarray  # (n,) int16, working-age members using a smartphone
+    skill: np.ndarray  # (n,) float32, 0..1
+    exposure: np.ndarray  # (n,) float32, 0..1
+    last_visit: np.ndarray  # (n,) int32, month index of the last team visit (-1: never)
+    threshold: np.ndarray | None = None  # (4, n) float32, threshold mechanism only
+    never: np.ndarray | None = None  # (4, n) bool, threshold mechanism only
+
+    def copy(self) -> State:
+        return State(
+            **{k: (None if v is None else v.copy()) for k, v in self.__dict__.items()}
+        )
+
+
+@dataclass
+class MonthEffects:
+    """What the levers make of one month, read by the step.
+
+    Attributes:
+        price_subsidy: product index -> VND off the one-off price, per household (n,).
+        fee_discount: product index -> VND off the monthly fee, per household (n,).
+        mobile_coverage, fibre_ready: per hamlet, bool.
+        awareness: per household floor under the outreach exposure (0..1), or None.
+    """
+
+    mobile_coverage: np.ndarray
+    fibre_ready: np.ndarray
+    price_subsidy: dict[int, np.ndarray] = field(default_factory=dict)
+    fee_discount: dict[int, np.ndarray] = field(default_factory=dict)
+    awareness: np.ndarray | None = None
+
+
+@dataclass
+class StepResult:
+    """Households that changed in the month (ids)."""
+
+    adopted: dict[int, np.ndarray]
+    lapsed: dict[int, np.ndarray]
+
+
+class Dynamics:
+    """The step for one population, network and parameter set."""
+
+    def __init__(self, params: ModelParams, pop: Population, network, streams: Streams):
+        self.params = params
+        self.pop = pop
+        self.network = network
+        self.streams = streams
+        self.n = pop.n
+        self.active = [PRODUCTS.index(p) for p in PRODUCTS if p in params.active_products]
+        pp = [params.products[p] for p in PRODUCTS]
+        self.p = np.array([x.p for x in pp])
+        self.q = np.array([x.q for x in pp])
+        self.o = np.array([x.o for x in pp])
+        self.price = np.array([x.price_vnd for x in pp])
+        self.fee = np.array([x.monthly_fee_vnd for x in pp])
+        self.churn = np.array([x.churn_per_year for x in pp])
+        self.skill_weight = np.array([x.skill_weight for x in pp])
+        if params.homogeneous:
+            self.price[:] = 0.0
+            self.fee[:] = 0.0
+            self.churn[:] = 0.0
+        self.hh_income = pop.household_income
+        k, c50 = params.affordability_slope, params.affordability_midpoint
+        self._aff_scale = 1.0 + np.exp(-k * c50)
+        self.decay = 0.5 ** (1.0 / params.exposure_half_life_months)
+        self.skill_growth = 1.0 - np.exp(-params.skill_growth_per_year * DT_YEARS)
+        self.member_prob = 1.0 - np.exp(-params.member_uptake_per_year * DT_YEARS)
+
+    # ----------------------------------------------------------- pieces
+    def price_factor(self, t: int) -> float:
+        """Prices at month t relative to the start month."""
+        return float(np.exp(-self.params.price_decline_per_year * t * DT_YEARS))
+
+    def cost_share(self, k: int, idx: np.ndarray, t: int, effects: MonthEffects | None) -> np.ndarray:
+        """Net cost of product k per month as a share of household income, for households idx."""
+        f = self.price_factor(t)
+        price = np.full(idx.shape[0], self.price[k] * f)
+        fee = np.full(idx.shape[0], self.fee[k] * f)
+        if effects is not None:
+            if k in effects.price_subsidy:
+                price = np.maximum(price - effects.price_subsidy[k][idx], 0.0)
+            if k in effects.fee_discount:
+                fee = np.maximum(fee - effects.fee_discount[k][idx], 0.0)
+        return (price / self.params.amortisation_months + fee) / self.hh_income[idx]
+
+    def affordability(self, c: np.ndarray) -> np.ndarray:
+        """a(c) in (0, 1], 1 for a free product (see module docstring)."""
+        k, c50 = self.params.affordability_slope, self.params.affordability_midpoint
+        z = np.minimum(k * (c - c50), 700.0)
+        return self._aff_scale / (1.0 + np.exp(z))
+
+    def ready(self, k: int, state: State, effects: MonthEffects) -> np.ndarray:
+        """Households that lack product k and whose prerequisites and infrastructure allow it."""
+        a = state.adopted
+        ok = ~a[k]
+        if k == MOBILE:
+            ok &= a[SMARTPHONE] & effects.mobile_coverage[self.pop.hamlet]
+        elif k == FIBRE:
+            ok &= effects.fibre_ready[self.pop.hamlet]
+        elif k == SERVICES:
+            ok &= a[SMARTPHONE] & (a[MOBILE] | a[FIBRE])
+        if state.never is not None:
+            ok &= ~state.never[k]
+        return ok
+
+    # ----------------------------------------------------------- the step
+    def step(self, state: State, t: int, effects: MonthEffects) -> StepResult:
+        """Advance ``state`` by month ``t`` (1-based index of the month being simulated), in place."""
+        prm = self.params
+        n = self.n
+        act = self.active
+        x = state.adopted[act].T.astype(np.float32)
+        shares = self.network.neighbour_share(x)
+        exposure = state.exposure
+        if effects.awareness is not None:
+            exposure = np.maximum(exposure, effects.awareness)
+        adopted: dict[int, np.ndarray] = {}
+        lapsed: dict[int, np.ndarray] = {}
+        for col, k in enumerate(act):
+            idx = np.flatnonzero(self.ready(k, state, effects))
+            if idx.size == 0:
+                adopted[k] = idx
+                continue
+            s = shares[idx, col]
+            if prm.mechanism == "hazard":
+                social = self.q[k] * s
+            else:
+                social = prm.threshold_rate_per_year * (s >= state.threshold[k, idx])
+            lam = self.p[k] + social + self.o[k] * exposure[idx]
+            if self.price[k] > 0 or self.fee[k] > 0:
+                lam = lam * self.affordability(self.cost_share(k, idx, t, effects))
+            w = self.skill_weight[k]
+            if w > 0:
+                lam = lam * (1.0 - w + w * state.skill[idx])
+            prob = -np.expm1(-lam * DT_YEARS)
+            u = self.streams.uniforms(f"adopt.{PRODUCTS[k]}", t, idx, n)
+            adopted[k] = idx[u < prob]
+            # churn of current users
+        for k in act:
+            if self.churn[k] <= 0:
+                continue
+            idx = np.flatnonzero(state.adopted[k])
+            if idx.size == 0:
+                lapsed[k] = idx
+                continue
+            lam = np.full(idx.shape[0], self.churn[k])
+            if self.price[k] > 0 or self.fee[k] > 0:
+                a = self.affordability(self.cost_share(k, idx, t, effects))
+                lam = lam * (1.0 + prm.churn_unaffordable_multiplier * (1.0 - a))
+            prob = -np.expm1(-lam * DT_YEARS)
+            u = self.streams.uniforms(f"churn.{PRODUCTS[k]}", t, idx, n)
+            lapsed[k] = idx[u < prob]
+        # further working-age members start using a smartphone
+        if SMARTPHONE in act:
+            idx = np.flatnonzero(state.adopted[SMARTPHONE] & (state.phone_users < self.pop.working_age))
+            if idx.size:
+                w = self.skill_weight[SMARTPHONE]
+                prob = self.member_prob * (1.0 - w + w * state.skill[idx])
+                u = self.streams.uniforms("members", t, idx, n)
+                grow = idx[u < prob]
+            else:
+                grow = idx
+        # ---- apply all changes together (synchronous update)
+        if SMARTPHONE in act:
+            state.phone_users[grow] += 1
+            users = state.adopted[SMARTPHONE]
+            g = self.skill_growth
+            if g > 0:
+                state.skill[users] += np.float32(g) * (1.0 - state.skill[users])
+        for k, idx in adopted.items():
+            state.adopted[k, idx] = True
+        for k, idx in lapsed.items():
+            state.adopted[k, idx] = False
+        if SMARTPHONE in adopted:
+            new = adopted[SMARTPHONE]
+            state.phone_users[new] = np.minimum(1, self.pop.working_age[new])
+        self.enforce_prerequisites(state)
+        return StepResult(adopted=adopted, lapsed=lapsed)
+
+    def enforce_prerequisites(self, state: State) -> None:
+        """Drop uses whose prerequisite lapsed this month (services without internet, and so on)."""
+        a = state.adopted
+        a[MOBILE] &= a[SMARTPHONE]
+        a[SERVICES] &= a[SMARTPHONE] & (a[MOBILE] | a[FIBRE])
+        state.phone_users[~a[SMARTPHONE]] = 0
+
+    def end_of_month(self, state: State) -> None:
+        """Exposure decays with its half-life."""
+        state.exposure *= np.float32(self.decay)
+
+
+def initial_state(
+    params: ModelParams, pop: Population, streams: Streams, effects: MonthEffects
+) -> State:
+    """The state at the start month: initial adoption, skill, thresholds."""
+    from .population import initial_adoption
+
+    eligible = {
+        "smartphone": np.ones(pop.n, dtype=bool),
+        "mobile_data": effects.mobile_coverage[pop.hamlet],
+        "fibre": effects.fibre_ready[pop.hamlet],
+        "services": np.ones(pop.n, dtype=bool),
+    }
+    rng = streams.generator("initial")
+    init = initial_adoption(pop, params, rng, eligible)
+    adopted = np.stack([init[p] for p in PRODUCTS])
+    phone_users = np.zeros(pop.n, dtype=np.int16)
+    has = adopted[SMARTPHONE] & (pop.working_age > 0)
+    # Working-age members of a smartphone household who already use one: at least the first,
+    # each further one with probability 0.8 (assumption).
+    extra = rng.binomial(np.maximum(pop.working_age.astype(np.int64) - 1, 0), 0.8)
+    phone_users[has] = (1 + extra[has]).astype(np.int16)
+    state = State(
+        adopted=adopted,
+        phone_users=phone_users,
+        skill=pop.skill.copy(),
+        exposure=np.zeros(pop.n, dtype=np.float32),
+        last_visit=np.full(pop.n, -1, dtype=np.int32),
+    )
+    if params.mechanism == "threshold":
+        trng = streams.generator("thresholds")
+        shape = (len(PRODUCTS), pop.n)
+        z = trng.standard_normal(shape)
+        never_u = trng.random(shape)
+        mean = params.threshold_mean - params.threshold_income_slope * (pop.income_rank - 0.5)
+        state.threshold = np.clip(mean + params.threshold_sd * z, 0.0, 1.0).astype(np.float32)
+        state.never = never_u < params.never_adopt_share
+        state.never &= ~adopted
+    return state

@@ -1,0 +1,94 @@
+"""Error types a user sees. Every message names the parameter or field, the value and what is allowed."""
+
+from __future__ import annotations
+
+
+class DiffusionError(Exception):
+    """Base class of every error raised on purpose by `diffusion`."""
+
+
+class ParameterError(DiffusionError, ValueError):
+    """A model, population or lever parameter has a value that is not allowed.
+
+    Args:
+        name: the parameter, as the user wrote it (for example ``"smartphone.q"``).
+        value: the value given.
+        allowed: what is allowed, in words (for example ``"a rate per year >= 0"``).
+        where: optional context, such as the lever's name.
+    """
+
+    def __init__(self, name: str, value: object, allowed: str, where: str | None = None):
+        self.name = name
+        self.value = value
+        self.allowed = allowed
+        self.where = where
+        prefix = f"{where}: " if where else ""
+        super().__init__(f"{prefix}parameter '{name}' = {value!r} is not allowed: {allowed}")
+
+
+def check_rate(name: str, value: float, where: str | None = None) -> float:
+    """Return ``value`` as float if it is a finite rate >= 0, else raise ParameterError."""
+    v = _as_float(name, value, "a finite number >= 0", where)
+    if not v >= 0 or v == float("inf"):
+        raise ParameterError(name, value, "a finite number >= 0", where)
+    return v
+
+
+def check_share(name: str, value: float, where: str | None = None) -> float:
+    """Return ``value`` as float if it is a share in [0, 1], else raise ParameterError."""
+    v = _as_float(name, value, "a share between 0 and 1", where)
+    if not 0.0 <= v <= 1.0:
+        raise ParameterError(name, value, "a share between 0 and 1", where)
+    return v
+
+
+def check_positive(name: str, value: float, where: str | None = None) -> float:
+    """Return ``value`` as float if it is finite and > 0, else raise ParameterError."""
+    v = _as_float(name, value, "a finite number > 0", where)
+    if not v > 0 or v == float("inf"):
+        raise ParameterError(name, value, "a finite number > 0", where)
+    return v
+
+
+def check_whole(name: str, value: object, minimum: int = 0, where: str | None = None) -> int:
+    """Return ``value`` as int if it is a whole number >= minimum, else raise ParameterError."""
+    allowed = f"a whole number >= {minimum}"
+    if isinstance(value, bool):
+        raise ParameterError(name, value, allowed, where)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int | _np_integer()) or int(value) < minimum:
+        raise ParameterError(name, value, allowed, where)
+    return int(value)
+
+
+def check_choice(name: str, value: object, choices: tuple[str, ...] | list[str], where: str | None = None) -> str:
+    """Return ``value`` if it is one of ``choices``, else raise ParameterError listing them."""
+    if not isinstance(value, str) or value not in choices:
+        hint = _did_you_mean(value, choices)
+        raise ParameterError(name, value, f"one of {', '.join(map(repr, choices))}{hint}", where)
+    return value
+
+
+def _did_you_mean(value: object, choices) -> str:
+    import difflib
+
+    if not isinstance(value, str):
+        return ""
+    close = difflib.get_close_matches(value, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _as_float(name: str, value: object, allowed: str, where: str | None) -> float:
+    if isinstance(value, bool):
+        raise ParameterError(name, value, allowed, where)
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ParameterError(name, value, allowed, where) from None
+
+
+def _np_integer():
+    import numpy as np
+
+    return np.integer

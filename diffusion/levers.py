@@ -1,0 +1,561 @@
+"""Policy levers: objects with a schedule, an eligibility rule, a mechanism and a cost.
+
+Each lever acts on the household state in two places of the month (see ``AdoptionModel.step``):
+
+1. ``act(t, ...)`` before the households decide: it sets the month's effects (a lower net price, a fee
+   discount, which hamlets have coverage or fibre, an awareness floor) and makes team visits;
+2. ``book(t, ...)`` after the decisions: it pays for what happened (subsidies to eligible adopters,
+   allowances, connections) within its budget, and returns what it spent this month in VND.
+
+Every lever records, for every month, what it did (``last`` holds that month's activity). Dates are
+"YYYY-MM"; a lever is active from ``start`` to ``end`` inclusive (default: the whole run). Each lever
+draws random numbers from its own stream only, so switching one on never shifts another process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .calendar import Calendar
+from .dynamics import FIBRE, SMARTPHONE, MonthEffects, State, StepResult
+from .errors import ParameterError, check_choice, check_rate, check_share, check_whole
+from .params import PRODUCTS
+
+ELIGIBILITY: tuple[str, ...] = ("poor", "near_poor", "elderly_only", "all")
+TARGETING: tuple[str, ...] = (
+    "random",
+    "non_adopters_first",
+    "poorest_first",
+    "elderly_first",
+    "best_connected_first",
+)
+
+
+@dataclass
+class LeverContext:
+    """What a lever may look at when it is bound to a model."""
+
+    calendar: Calendar
+    population: Any
+    network: Any
+    streams: Any
+    params: Any
+
+
+class Lever:
+    """Base class. Subclasses set ``kind``, validate their fields and override act/book."""
+
+    kind: ClassVar[str] = "lever"
+    activities: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, name: str | None = None, start: str | None = None, end: str | None = None,
+                 enabled: bool = True):
+        self.name = name or self.kind
+        if not isinstance(self.name, str) or not self.name:
+            raise ParameterError("name", name, "a non-empty text", self.kind)
+        self.start = start
+        self.end = end
+        if not isinstance(enabled, bool):
+            raise ParameterError("enabled", enabled, "true or false", self.name)
+        self.enabled = enabled
+        self.last: dict[str, float] = {}
+        self.spent_vnd = 0.0
+
+    # ---------------------------------------------------------------- binding
+    def bind(self, ctx: LeverContext) -> None:
+        """Resolve dates against the run's calendar and precompute what the lever needs."""
+        cal = ctx.calendar
+        self.ctx = ctx
+        self.t_start = 1 if self.start is None else max(1, cal.index(self.start, self._field("start")))
+        self.t_end = cal.months if self.end is None else cal.index(self.end, self._field("end"))
+        if self.t_end < self.t_start:
+            raise ParameterError(self._field("end"), self.end, f"a month not before start ({self.start})")
+        self.last = {a: 0.0 for a in self.activities}
+        self.spent_vnd = 0.0
+
+    def _field(self, f: str) -> str:
+        return f"levers.{self.name}.{f}"
+
+    def active(self, t: int) -> bool:
+        return self.enabled and self.t_start <= t <= self.t_end
+
+    def _eligible_mask(self, eligibility: tuple[str, ...]) -> np.ndarray:
+        pop = self.ctx.population
+        if "all" in eligibility:
+            return np.ones(pop.n, dtype=bool)
+        m = np.zeros(pop.n, dtype=bool)
+        if "poor" in eligibility:
+            m |= pop.poor
+        if "near_poor" in eligibility:
+            m |= pop.near_poor
+        if "elderly_only" in eligibility:
+            m |= pop.elderly_only
+        return m
+
+    # ---------------------------------------------------------------- month
+    def infrastructure(self, t: int, effects: MonthEffects) -> None:
+        """Set which hamlets have coverage and fibre in month t (infrastructure levers only)."""
+
+    def act(self, t: int, state: State, effects: MonthEffects) -> None:
+        """Act before the month's decisions."""
+
+    def book(self, t: int, state: State, result: StepResult) -> float:
+        """Pay for the month; return VND spent this month."""
+        return 0.0
+
+    def describe(self) -> dict[str, Any]:
+        """The lever's settings, for reports."""
+        return {k: v for k, v in self.__dict__.items() if not k.startswith(("ctx", "last", "spent", "t_", "_"))}
+
+
+def _eligibility(value, lever: str) -> tuple[str, ...]:
+    items = (value,) if isinstance(value, str) else tuple(value)
+    if not items:
+        raise ParameterError("eligibility", value, f"one or more of {ELIGIBILITY}", lever)
+    for e in items:
+        check_choice("eligibility", e, ELIGIBILITY, lever)
+    return items
+
+
+def _budget(value, lever: str) -> float | None:
+    if value is None:
+        return None
+    return check_rate("budget_vnd", value, lever)
+
+
+def _random_order(stream, process: str, idx: np.ndarray, t: int, n: int) -> np.ndarray:
+    """idx in a random order drawn from ``process`` for month t."""
+    if idx.size <= 1:
+        return idx
+    u = stream.uniforms(process, t, idx, n)
+    return idx[np.argsort(u, kind="stable")]
+
+
+class SmartphoneSubsidy(Lever):
+    """Support for buying a smartphone: ``amount_vnd`` off the price for eligible households.
+
+    The national scheme pays 500,000 VND per poor or near-poor household from 2022-12 (Circular
+    14/2022/TT-BTTTT; observations). The subsidy lowers the net price the household faces when it
+    decides; it is paid when an eligible household adopts, in a random order within the month, until
+    ``budget_vnd`` is spent (None: no limit). While the remaining budget is below one payment the
+    subsidy is closed.
+    """
+
+    kind = "smartphone_subsidy"
+    activities = ("payments", "paid_vnd")
+
+    def __init__(self, amount_vnd: float = 500_000.0, eligibility=("poor", "near_poor"),
+                 budget_vnd: float | None = None, **kw):
+        super().__init__(**kw)
+        self.amount_vnd = check_rate("amount_vnd", amount_vnd, self.name)
+        self.eligibility = _eligibility(eligibility, self.name)
+        self.budget_vnd = _budget(budget_vnd, self.name)
+
+    def bind(self, ctx):
+        super().bind(ctx)
+        self._eligible = self._eligible_mask(self.eligibility)
+        self._offered = np.zeros(ctx.population.n, dtype=bool)
+
+    def _remaining(self) -> float:
+        return np.inf if self.budget_vnd is None else self.budget_vnd - self.spent_vnd
+
+    def act(self, t, state, effects):
+        self._open = self.active(t) and self.amount_vnd > 0 and self._remaining() >= self.amount_vnd
+        if not self._open:
+            return
+        sub = effects.price_subsidy.setdefault(SMARTPHONE, np.zeros(state.adopted.shape[1]))
+        sub += np.where(self._eligible, self.amount_vnd, 0.0)
+
+    def book(self, t, state, result):
+        self.last = {"payments": 0.0, "paid_vnd": 0.0}
+        if not getattr(self, "_open", False):
+            return 0.0
+        new = result.adopted.get(SMARTPHONE, np.empty(0, dtype=np.int64))
+        new = new[self._eligible[new]]
+        n_afford = int(self._remaining() // self.amount_vnd) if self.budget_vnd is not None else new.size
+        pay = _random_order(self.ctx.streams, "payments", new, t, state.adopted.shape[1])[:n_afford]
+        paid = pay.size * self.amount_vnd
+        self.spent_vnd += paid
+        self.last = {"payments": float(pay.size), "paid_vnd": paid}
+        return paid
+
+
+class ConnectionSupport(Lever):
+    """Support for fixed (fibre) broadband: a one-off installation subsidy and/or a monthly fee
+    discount for ``discount_months`` months after connection, for eligible households.
+
+    Both lower the cost share the household weighs when deciding (and, for the discount, when deciding
+    whether to keep the connection). Installation subsidies are paid when an eligible household
+    connects; discounts every month to connected, enrolled households; all within ``budget_vnd``.
+    """
+
+    kind = "connection_support"
+    activities = ("installations_paid", "discounts_paid", "paid_vnd")
+
+    def __init__(self, install_subsidy_vnd: float = 0.0, monthly_discount_vnd: float = 0.0,
+                 discount_months: int = 12, eligibility=("poor", "near_poor"),
+                 budget_vnd: float | None = None, **kw):
+        super().__init__(**kw)
+        self.install_subsidy_vnd = check_rate("install_subsidy_vnd", install_subsidy_vnd, self.name)
+        self.monthly_discount_vnd = check_rate("monthly_discount_vnd", monthly_discount_vnd, self.name)
+        self.discount_months = check_whole("discount_months", discount_months, 0, self.name)
+        self.eligibility = _eligibility(eligibility, self.name)
+        self.budget_vnd = _budget(budget_vnd, self.name)
+
+    def bind(self, ctx):
+        super().bind(ctx)
+        n = ctx.population.n
+        self._eligible = self._eligible_mask(self.eligibility)
+        self._enrolled_until = np.full(n, -1, dtype=np.int32)
+
+    def _remaining(self) -> float:
+        return np.inf if self.budget_vnd is None else self.budget_vnd - self.spent_vnd
+
+    def act(self, t, state, effects):
+        n = state.adopted.shape[1]
+        enrolled = (self._enrolled_until >= t) & state.adopted[FIBRE]
+        self._open = self.active(t) and self._remaining() > 0 and (
+            self.install_subsidy_vnd > 0 or self.monthly_discount_vnd > 0
+        )
+        if self._open:
+            offer = self._eligible & ~state.adopted[FIBRE]
+            if self.install_subsidy_vnd > 0:
+                sub = effects.price_subsidy.setdefault(FIBRE, np.zeros(n))
+                sub += np.where(offer, self.install_subsidy_vnd, 0.0)
+        else:
+            offer = np.zeros(n, dtype=bool)
+        if self.monthly_discount_vnd > 0 and self.discount_months > 0 and (offer.any() or enrolled.any()):
+            disc = effects.fee_discount.setdefault(FIBRE, np.zeros(n))
+            disc += np.where(offer | enrolled, self.monthly_discount_vnd, 0.0)
+
+    def book(self, t, state, result):
+        self.last = {a: 0.0 for a in self.activities}
+        n = state.adopted.shape[1]
+        paid = 0.0
+        # ongoing discounts first (commitments), then new installations, within the budget
+        ongoing = np.flatnonzero((self._enrolled_until >= t) & state.adopted[FIBRE])
+        n_disc = 0
+        if self.monthly_discount_vnd > 0 and ongoing.size:
+            n_disc = ongoing.size
+            if self.budget_vnd is not None:
+                n_disc = min(n_disc, int(self._remaining() // self.monthly_discount_vnd))
+            paid += n_disc * self.monthly_discount_vnd
+            if n_disc < ongoing.size:  # budget ran out: the remaining enrolments end
+                self._enrolled_until[_random_order(self.ctx.streams, "payments", ongoing, t, n)[n_disc:]] = -1
+        n_inst = 0
+        if getattr(self, "_open", False):
+            new = result.adopted.get(FIBRE, np.empty(0, dtype=np.int64))
+            new = _random_order(self.ctx.streams, "payments", new[self._eligible[new]], t, n)
+            unit = self.install_subsidy_vnd
+            if unit > 0:
+                n_inst = new.size
+                if self.budget_vnd is not None:
+                    n_inst = min(n_inst, int((self._remaining() - paid) // unit))
+                paid += n_inst * unit
+                enrol = new[:n_inst]
+            else:
+                enrol = new
+            if self.monthly_discount_vnd > 0 and self.discount_months > 0:
+                # the first discounted month is the month after connection
+                self._enrolled_until[enrol] = t + self.discount_months
+        self.spent_vnd += paid
+        self.last = {"installations_paid": float(n_inst), "discounts_paid": float(n_disc), "paid_vnd": paid}
+        return paid
+
+
+class DigitalTeams(Lever):
+    """Community digital technology teams (tổ công nghệ số cộng đồng) visiting households.
+
+    Each served hamlet has ``teams_per_hamlet`` teams of ``members_per_team`` members, each making
+    ``visits_per_member`` visits a month, so a hamlet gets at most teams*members*visits visits a month.
+    Teams visit households that lack at least one product and were not visited in the last
+    ``revisit_months`` months, in the order of ``targeting``:
+
+    - random: a random order;
+    - non_adopters_first: households using the fewest products first;
+    - poorest_first: lowest income per person first;
+    - elderly_first: oldest household head first;
+    - best_connected_first: most network ties first.
+
+    A visit sets the household's outreach exposure to 1 (it then halves every
+    ``exposure_half_life_months``) and closes ``skill_boost`` of the gap between its skill and 1. The
+    cost is ``allowance_vnd`` per member per month while active (assumption: 300,000 VND). The
+    province averages 7.6 members per team (11,255 members / 1,473 teams; observations).
+    """
+
+    kind = "digital_teams"
+    activities = ("visits", "paid_vnd")
+
+    def __init__(self, teams_per_hamlet: int = 1, members_per_team: int = 8, visits_per_member: int = 10,
+                 targeting: str = "non_adopters_first", skill_boost: float = 0.2, revisit_months: int = 6,
+                 allowance_vnd: float = 300_000.0, hamlets: list | None = None, **kw):
+        super().__init__(**kw)
+        self.teams_per_hamlet = check_whole("teams_per_hamlet", teams_per_hamlet, 0, self.name)
+        self.members_per_team = check_whole("members_per_team", members_per_team, 0, self.name)
+        self.visits_per_member = check_whole("visits_per_member", visits_per_member, 0, self.name)
+        self.targeting = check_choice("targeting", targeting, TARGETING, self.name)
+        self.skill_boost = check_share("skill_boost", skill_boost, self.name)
+        self.revisit_months = check_whole("revisit_months", revisit_months, 0, self.name)
+        self.allowance_vnd = check_rate("allowance_vnd", allowance_vnd, self.name)
+        self.hamlets = hamlets
+
+    @property
+    def capacity(self) -> int:
+        """Visits per served hamlet per month."""
+        return self.teams_per_hamlet * self.members_per_team * self.visits_per_member
+
+    def bind(self, ctx):
+        super().bind(ctx)
+        pop = ctx.population
+        self._served = _hamlet_mask(self.hamlets, pop, self._field("hamlets"))
+        rng = ctx.streams.generator("visits")
+        tie = rng.random(pop.n)
+        if self.targeting == "poorest_first":
+            key = pop.income
+        elif self.targeting == "elderly_first":
+            key = -pop.head_age.astype(np.float64)
+        elif self.targeting == "best_connected_first":
+            key = -ctx.network.degree.astype(np.float64)
+        else:
+            key = np.zeros(pop.n)
+        self._order = np.lexsort((tie, key, pop.hamlet))  # static priority, grouped by hamlet
+        self._hamlet_of = pop.hamlet[self._order]
+        self._bounds = pop.hamlet_bounds()
+        self._active_products = [PRODUCTS.index(p) for p in ctx.params.active_products]
+
+    def act(self, t, state, effects):
+        self.last = {"visits": 0.0, "paid_vnd": 0.0}
+        self._visited = np.empty(0, dtype=np.int64)
+        if not self.active(t) or self.capacity == 0:
+            return
+        order = self._order
+        used = state.adopted[self._active_products].sum(axis=0)
+        cand = (used < len(self._active_products)) & self._served[self.ctx.population.hamlet]
+        if self.revisit_months > 0:
+            cand &= (state.last_visit < 0) | (state.last_visit <= t - self.revisit_months)
+        cand_o = cand[order]
+        if self.targeting == "non_adopters_first":
+            tiers = used[order]
+            levels = range(len(self._active_products))
+        else:
+            tiers = np.zeros(order.size, dtype=np.int64)
+            levels = range(1)
+        remaining = np.where(self._served, self.capacity, 0).astype(np.int64)
+        picked = []
+        for level in levels:
+            m = cand_o & (tiers == level)
+            pos = np.flatnonzero(m)
+            if pos.size == 0:
+                continue
+            h = self._hamlet_of[pos]
+            # rank of each candidate within its hamlet (pos is sorted, hamlets are contiguous)
+            first = np.searchsorted(h, h, side="left")
+            rank = np.arange(pos.size) - first
+            take = rank < remaining[h]
+            picked.append(order[pos[take]])
+            remaining -= np.bincount(h[take], minlength=remaining.size)
+        visited = np.concatenate(picked) if picked else np.empty(0, dtype=np.int64)
+        state.exposure[visited] = 1.0
+        state.skill[visited] += np.float32(self.skill_boost) * (1.0 - state.skill[visited])
+        state.last_visit[visited] = t
+        self._visited = visited
+        self.last["visits"] = float(visited.size)
+
+    def book(self, t, state, result):
+        if not self.active(t):
+            self.last = {"visits": self.last.get("visits", 0.0), "paid_vnd": 0.0}
+            return 0.0
+        paid = self.allowance_vnd * self.teams_per_hamlet * self.members_per_team * float(self._served.sum())
+        self.spent_vnd += paid
+        self.last["paid_vnd"] = paid
+        return paid
+
+
+class InfrastructureRollout(Lever):
+    """Which hamlets have mobile coverage and fibre, and from which month.
+
+    ``fibre`` and ``mobile`` are schedules, each either
+      - a mapping hamlet -> "YYYY-MM" (hamlet by name or 0-based index), or
+      - a list of [date, share] pairs, like [["2023-06", 0.86], ["2025-06", 1.0]]: the share of hamlets
+        connected by each date; hamlets are taken in a random order (the "rollout" stream).
+    A network without a schedule is available everywhere from the start. A hamlet with no date in an
+    explicit schedule, or beyond the last share, is never connected in the run. Connecting a hamlet
+    costs ``cost_per_hamlet_vnd`` (assumption: 0, operators' investment is not the programme's).
+    """
+
+    kind = "infrastructure"
+    activities = ("fibre_hamlets_connected", "mobile_hamlets_connected", "fibre_hamlets", "mobile_hamlets",
+                  "paid_vnd")
+
+    def __init__(self, fibre=None, mobile=None, cost_per_hamlet_vnd: float = 0.0, **kw):
+        super().__init__(**kw)
+        self.fibre = fibre
+        self.mobile = mobile
+        self.cost_per_hamlet_vnd = check_rate("cost_per_hamlet_vnd", cost_per_hamlet_vnd, self.name)
+        for label, sched in (("fibre", fibre), ("mobile", mobile)):
+            if sched is not None and not isinstance(sched, dict | list | tuple):
+                raise ParameterError(label, sched, "a mapping hamlet -> 'YYYY-MM' or a list of [date, share]",
+                                     self.name)
+
+    def bind(self, ctx):
+        super().bind(ctx)
+        pop = ctx.population
+        rng = ctx.streams.generator("rollout")
+        order_f = rng.permutation(pop.n_hamlets)
+        order_m = rng.permutation(pop.n_hamlets)
+        never = np.iinfo(np.int32).max
+        self._fibre_month = self._schedule(self.fibre, "fibre", order_f, ctx, never)
+        self._mobile_month = self._schedule(self.mobile, "mobile", order_m, ctx, never)
+
+    def _schedule(self, sched, label, order, ctx, never) -> np.ndarray:
+        pop, cal = ctx.population, ctx.calendar
+        H = pop.n_hamlets
+        field = self._field(label)
+        if sched is None:
+            return np.zeros(H, dtype=np.int64)
+        months = np.full(H, never, dtype=np.int64)
+        if isinstance(sched, dict):
+            for key, date in sched.items():
+                h = _hamlet_index(key, pop, field)
+                months[h] = cal.index(date, f"{field}.{key}")
+            return months
+        last_share = 0.0
+        for i, item in enumerate(sched):
+            if not isinstance(item, list | tuple) or len(item) != 2:
+                raise ParameterError(f"{field}[{i}]", item, "a pair [date 'YYYY-MM', share 0..1]")
+            date, share = item
+            t = cal.index(date, f"{field}[{i}]")
+            share = check_share(f"{field}[{i}].share", share)
+            if share < last_share:
+                raise ParameterError(f"{field}[{i}].share", share, f"a share >= the previous one ({last_share})")
+            k0, k1 = int(round(last_share * H)), int(round(share * H))
+            months[order[k0:k1]] = np.minimum(months[order[k0:k1]], t)
+            last_share = share
+        return months
+
+    def infrastructure(self, t, effects):
+        if not self.enabled:
+            return
+        effects.fibre_ready &= self._fibre_month <= t
+        effects.mobile_coverage &= self._mobile_month <= t
+
+    def book(self, t, state, result):
+        if not self.enabled:
+            self.last = {a: 0.0 for a in self.activities}
+            return 0.0
+        nf = float(np.sum(self._fibre_month == t)) if self.fibre is not None else 0.0
+        nm = float(np.sum(self._mobile_month == t)) if self.mobile is not None else 0.0
+        paid = (nf + nm) * self.cost_per_hamlet_vnd
+        self.spent_vnd += paid
+        self.last = {
+            "fibre_hamlets_connected": nf,
+            "mobile_hamlets_connected": nm,
+            "fibre_hamlets": float(np.sum(self._fibre_month <= t)),
+            "mobile_hamlets": float(np.sum(self._mobile_month <= t)),
+            "paid_vnd": paid,
+        }
+        return paid
+
+
+class PublicAccessPoint(Lever):
+    """Internet at the hamlet cultural house (nhà văn hoá): from ``start``, households of the served
+    hamlets keep an outreach exposure of at least ``awareness`` (0..1), and their skill gains
+    ``skill_boost`` of its gap to 1 once, in the opening month. Costs ``setup_cost_vnd`` per point when
+    it opens and ``monthly_cost_vnd`` per point every month (assumptions: 5,000,000 and 300,000 VND).
+    """
+
+    kind = "public_access"
+    activities = ("points", "paid_vnd")
+
+    def __init__(self, awareness: float = 0.2, skill_boost: float = 0.05, setup_cost_vnd: float = 5_000_000.0,
+                 monthly_cost_vnd: float = 300_000.0, hamlets: list | None = None, **kw):
+        super().__init__(**kw)
+        self.awareness = check_share("awareness", awareness, self.name)
+        self.skill_boost = check_share("skill_boost", skill_boost, self.name)
+        self.setup_cost_vnd = check_rate("setup_cost_vnd", setup_cost_vnd, self.name)
+        self.monthly_cost_vnd = check_rate("monthly_cost_vnd", monthly_cost_vnd, self.name)
+        self.hamlets = hamlets
+
+    def bind(self, ctx):
+        super().bind(ctx)
+        pop = ctx.population
+        self._served = _hamlet_mask(self.hamlets, pop, self._field("hamlets"))
+        self._households = self._served[pop.hamlet]
+
+    def act(self, t, state, effects):
+        if not self.active(t):
+            return
+        if t == self.t_start and self.skill_boost > 0:
+            h = self._households
+            state.skill[h] += np.float32(self.skill_boost) * (1.0 - state.skill[h])
+        if self.awareness > 0:
+            if effects.awareness is None:
+                effects.awareness = np.zeros(state.adopted.shape[1], dtype=np.float32)
+            np.maximum(effects.awareness, np.where(self._households, self.awareness, 0.0).astype(np.float32),
+                       out=effects.awareness)
+
+    def book(self, t, state, result):
+        if not self.active(t):
+            self.last = {"points": 0.0, "paid_vnd": 0.0}
+            return 0.0
+        points = float(self._served.sum())
+        paid = points * (self.monthly_cost_vnd + (self.setup_cost_vnd if t == self.t_start else 0.0))
+        self.spent_vnd += paid
+        self.last = {"points": points, "paid_vnd": paid}
+        return paid
+
+
+def _hamlet_index(key, pop, field) -> int:
+    if isinstance(key, str) and key.isdigit():
+        key = int(key)
+    if isinstance(key, int | np.integer) and not isinstance(key, bool):
+        if 0 <= key < pop.n_hamlets:
+            return int(key)
+        raise ParameterError(field, key, f"a hamlet index 0..{pop.n_hamlets - 1} or a hamlet name")
+    import unicodedata
+
+    name = unicodedata.normalize("NFC", str(key))
+    if name in pop.hamlet_names:
+        return pop.hamlet_names.index(name)
+    shown = ", ".join(pop.hamlet_names[:5]) + (" …" if pop.n_hamlets > 5 else "")
+    raise ParameterError(field, key, f"a hamlet of this place ({shown}) or its index")
+
+
+def _hamlet_mask(hamlets, pop, field) -> np.ndarray:
+    if hamlets is None:
+        return np.ones(pop.n_hamlets, dtype=bool)
+    if isinstance(hamlets, str | int):
+        hamlets = [hamlets]
+    m = np.zeros(pop.n_hamlets, dtype=bool)
+    for h in hamlets:
+        m[_hamlet_index(h, pop, field)] = True
+    return m
+
+
+LEVER_TYPES: dict[str, type[Lever]] = {
+    cls.kind: cls
+    for cls in (SmartphoneSubsidy, ConnectionSupport, DigitalTeams, InfrastructureRollout, PublicAccessPoint)
+}
+
+
+def make_lever(kind: str, name: str | None = None, **settings) -> Lever:
+    """Build a lever from its kind ("smartphone_subsidy", "connection_support", "digital_teams",
+    "infrastructure", "public_access") and settings; unknown settings raise ParameterError."""
+    import inspect
+
+    check_choice("kind", kind, tuple(LEVER_TYPES), name)
+    cls = LEVER_TYPES[kind]
+    allowed = set(inspect.signature(cls.__init__).parameters) - {"self", "kw"}
+    allowed |= {"name", "start", "end", "enabled"}
+    for key in settings:
+        if key not in allowed:
+            import difflib
+
+            close = difflib.get_close_matches(key, sorted(allowed), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ParameterError(key, settings[key], f"a setting of {kind}: {', '.join(sorted(allowed))}{hint}",
+                                 name or kind)
+    return cls(name=name, **settings)

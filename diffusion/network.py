@@ -1,0 +1,121 @@
+"""The households' social network as a compressed sparse adjacency, built with vectorised code.
+
+Inside each hamlet a Watts-Strogatz small world: a ring where every household is tied to its
+``mean_degree / 2`` nearest neighbours on each side, each tie rewired to a random household of the same
+hamlet with probability ``rewiring``. Between hamlets of one commune, ``inter_hamlet_ties`` extra ties per
+household join random pairs. The "complete" network is well-mixed: every household sees the whole
+population (used for the Bass-limit check), and no matrix is stored.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from .params import ModelParams
+from .population import Population
+
+
+class Network:
+    """Who sees whom. ``neighbour_share(X)`` is the hot-path operation.
+
+    Attributes:
+        adjacency: scipy CSR matrix (float32, symmetric, no self-ties) or None when well-mixed.
+        degree: ties per household (float32); for the complete network, n - 1.
+    """
+
+    def __init__(self, n: int, adjacency: sp.csr_matrix | None):
+        self.n = n
+        self.adjacency = adjacency
+        if adjacency is None:
+            self.degree = np.full(n, n - 1, dtype=np.float32)
+        else:
+            self.degree = np.diff(adjacency.indptr).astype(np.float32)
+        self._inv_degree = np.divide(
+            1.0, self.degree, out=np.zeros(n, dtype=np.float32), where=self.degree > 0
+        )[:, None]
+
+    @property
+    def well_mixed(self) -> bool:
+        return self.adjacency is None
+
+    def neighbour_share(self, x: np.ndarray) -> np.ndarray:
+        """Share of each household's neighbours with each product.
+
+        Args:
+            x: (n, k) array of 0/1 (float32) product use.
+        Returns:
+            (n, k) float32 array of shares in [0, 1]; 0 for a household with no ties.
+        """
+        if self.adjacency is None:
+            total = x.sum(axis=0, keepdims=True)
+            return (total - x) * self._inv_degree
+        return (self.adjacency @ x) * self._inv_degree
+
+    def neighbours(self, i: int) -> np.ndarray:
+        """Ids of household ``i``'s neighbours (all others when well-mixed)."""
+        if self.adjacency is None:
+            return np.delete(np.arange(self.n), i)
+        a = self.adjacency
+        return a.indices[a.indptr[i] : a.indptr[i + 1]].copy()
+
+    @property
+    def n_ties(self) -> int:
+        if self.adjacency is None:
+            return self.n * (self.n - 1) // 2
+        return int(self.adjacency.nnz // 2)
+
+
+def build_network(pop: Population, params: ModelParams, rng: np.random.Generator) -> Network:
+    """Build the network of ``pop`` (see the module docstring) from the run's "network" stream."""
+    n = pop.n
+    if params.network == "complete":
+        return Network(n, None)
+    bounds = pop.hamlet_bounds()
+    start = bounds[pop.hamlet]
+    size = (bounds[1:] - bounds[:-1])[pop.hamlet]
+    local = np.arange(n) - start
+    half = params.mean_degree // 2
+    half_h = np.minimum(half, (size - 1) // 2)
+    src_parts, dst_parts = [], []
+    for d in range(1, half + 1):
+        # One ring tie per household and distance; drawn for every household so the stream never shifts.
+        u_rewire = rng.random(n)
+        u_target = rng.random(n)
+        keep = d <= half_h
+        target_local = (local + d) % np.maximum(size, 1)
+        rewired = u_rewire < params.rewiring
+        random_other = (local + 1 + (u_target * np.maximum(size - 1, 1)).astype(np.int64)) % np.maximum(size, 1)
+        target_local = np.where(rewired, random_other, target_local)
+        src_parts.append(np.flatnonzero(keep))
+        dst_parts.append((start + target_local)[keep])
+    # Small hamlets whose ring is too short still get ties (complete inside the hamlet).
+    small = np.flatnonzero((size - 1) // 2 < half)
+    if small.size:
+        s_local = local[small]
+        s_size = size[small]
+        for d in range(1, int(s_size.max())):
+            ok = (s_local + d) < s_size
+            src_parts.append(small[ok])
+            dst_parts.append(small[ok] + d)
+    m = int(round(params.inter_hamlet_ties * n))
+    if m > 0 and pop.n_communes >= 1 and pop.n_hamlets > 1:
+        cb = pop.commune_bounds()
+        i = rng.integers(0, n, m)
+        c = pop.commune[i]
+        lo, hi = cb[c], cb[c + 1]
+        j = lo + (rng.random(m) * (hi - lo)).astype(np.int64)
+        ok = pop.hamlet[i] != pop.hamlet[j]
+        src_parts.append(i[ok])
+        dst_parts.append(j[ok])
+    src = np.concatenate(src_parts).astype(np.int64)
+    dst = np.concatenate(dst_parts).astype(np.int64)
+    ok = src != dst
+    src, dst = src[ok], dst[ok]
+    rows = np.concatenate([src, dst])
+    cols = np.concatenate([dst, src])
+    adj = sp.csr_matrix((np.ones(rows.shape[0], dtype=np.float32), (rows, cols)), shape=(n, n))
+    adj.sum_duplicates()
+    adj.data[:] = 1.0
+    adj.sort_indices()
+    return Network(n, adj)
