@@ -112,6 +112,12 @@ class Dynamics:
         self.decay = 0.5 ** (1.0 / params.exposure_half_life_months)
         self.skill_growth = 1.0 - np.exp(-params.skill_growth_per_year * DT_YEARS)
         self.member_prob = 1.0 - np.exp(-params.member_uptake_per_year * DT_YEARS)
+        # Upper bounds of the monthly probabilities (see ``step``), with a hair of slack for rounding.
+        social_max = self.q if params.mechanism == "hazard" else np.full(4, params.threshold_rate_per_year)
+        self.p_max = -np.expm1(-(self.p + social_max + self.o) * (1 + 1e-9) * DT_YEARS)
+        has_cost = (self.price > 0) | (self.fee > 0)
+        churn_max = self.churn * np.where(has_cost, 1.0 + params.churn_unaffordable_multiplier, 1.0)
+        self.churn_max = -np.expm1(-churn_max * (1 + 1e-9) * DT_YEARS)
 
     # ----------------------------------------------------------- pieces
     def price_factor(self, t: int) -> float:
@@ -141,9 +147,12 @@ class Dynamics:
         a = state.adopted
         ok = ~a[k]
         if k == MOBILE:
-            ok &= a[SMARTPHONE] & effects.mobile_coverage[self.pop.hamlet]
+            ok &= a[SMARTPHONE]
+            if not effects.mobile_coverage.all():
+                ok &= effects.mobile_coverage[self.pop.hamlet]
         elif k == FIBRE:
-            ok &= effects.fibre_ready[self.pop.hamlet]
+            if not effects.fibre_ready.all():
+                ok &= effects.fibre_ready[self.pop.hamlet]
         elif k == SERVICES:
             ok &= a[SMARTPHONE] & (a[MOBILE] | a[FIBRE])
         if state.never is not None:
@@ -152,84 +161,91 @@ class Dynamics:
 
     # ----------------------------------------------------------- the step
     def step(self, state: State, t: int, effects: MonthEffects) -> StepResult:
-        """Advance ``state`` by month ``t`` (1-based index of the month being simulated), in place."""
+        """Advance ``state`` by month ``t`` (1-based index of the month being simulated), in place.
+
+        Implementation note (exact thinning): every household's hazard is bounded by lambda_max =
+        p + max(social) + o, because s, v, a and r are all at most 1. Each candidate's uniform u is drawn
+        first; only those with u < P(lambda_max) can adopt, so the neighbour share, affordability and
+        readiness are computed for those few households alone. The decisions are identical to computing
+        P for everyone and comparing with the same u.
+        """
         prm = self.params
         n = self.n
-        act = self.active
-        x = state.adopted[act].T.astype(np.float32)
-        shares = self.network.neighbour_share(x)
-        exposure = state.exposure
-        if effects.awareness is not None:
-            exposure = np.maximum(exposure, effects.awareness)
+        a = state.adopted
         adopted: dict[int, np.ndarray] = {}
         lapsed: dict[int, np.ndarray] = {}
-        for col, k in enumerate(act):
+        for k in self.active:
             idx = np.flatnonzero(self.ready(k, state, effects))
-            if idx.size == 0:
-                adopted[k] = idx
+            u = self.streams.uniforms(f"adopt.{PRODUCTS[k]}", t, idx, n)
+            keep = u < self.p_max[k]
+            sub, us = idx[keep], u[keep]
+            if sub.size == 0:
+                adopted[k] = sub
                 continue
-            s = shares[idx, col]
+            s = self.network.share_of(sub, a[k])
             if prm.mechanism == "hazard":
                 social = self.q[k] * s
             else:
-                social = prm.threshold_rate_per_year * (s >= state.threshold[k, idx])
-            lam = self.p[k] + social + self.o[k] * exposure[idx]
+                social = prm.threshold_rate_per_year * (s >= state.threshold[k, sub])
+            v = state.exposure[sub]
+            if effects.awareness is not None:
+                v = np.maximum(v, effects.awareness[sub])
+            lam = self.p[k] + social + self.o[k] * v
             if self.price[k] > 0 or self.fee[k] > 0:
-                lam = lam * self.affordability(self.cost_share(k, idx, t, effects))
+                lam = lam * self.affordability(self.cost_share(k, sub, t, effects))
             w = self.skill_weight[k]
             if w > 0:
-                lam = lam * (1.0 - w + w * state.skill[idx])
-            prob = -np.expm1(-lam * DT_YEARS)
-            u = self.streams.uniforms(f"adopt.{PRODUCTS[k]}", t, idx, n)
-            adopted[k] = idx[u < prob]
-            # churn of current users
-        for k in act:
+                lam = lam * (1.0 - w + w * state.skill[sub])
+            adopted[k] = sub[us < -np.expm1(-lam * DT_YEARS)]
+        for k in self.active:
             if self.churn[k] <= 0:
                 continue
-            idx = np.flatnonzero(state.adopted[k])
-            if idx.size == 0:
-                lapsed[k] = idx
-                continue
-            lam = np.full(idx.shape[0], self.churn[k])
-            if self.price[k] > 0 or self.fee[k] > 0:
-                a = self.affordability(self.cost_share(k, idx, t, effects))
-                lam = lam * (1.0 + prm.churn_unaffordable_multiplier * (1.0 - a))
-            prob = -np.expm1(-lam * DT_YEARS)
+            idx = np.flatnonzero(a[k])
             u = self.streams.uniforms(f"churn.{PRODUCTS[k]}", t, idx, n)
-            lapsed[k] = idx[u < prob]
+            keep = u < self.churn_max[k]
+            sub, us = idx[keep], u[keep]
+            lam = np.full(sub.shape[0], self.churn[k])
+            if (self.price[k] > 0 or self.fee[k] > 0) and sub.size:
+                aff = self.affordability(self.cost_share(k, sub, t, effects))
+                lam = lam * (1.0 + prm.churn_unaffordable_multiplier * (1.0 - aff))
+            lapsed[k] = sub[us < -np.expm1(-lam * DT_YEARS)]
         # further working-age members start using a smartphone
-        if SMARTPHONE in act:
-            idx = np.flatnonzero(state.adopted[SMARTPHONE] & (state.phone_users < self.pop.working_age))
-            if idx.size:
-                w = self.skill_weight[SMARTPHONE]
-                prob = self.member_prob * (1.0 - w + w * state.skill[idx])
-                u = self.streams.uniforms("members", t, idx, n)
-                grow = idx[u < prob]
-            else:
-                grow = idx
+        grow = None
+        if SMARTPHONE in self.active:
+            idx = np.flatnonzero(a[SMARTPHONE] & (state.phone_users < self.pop.working_age))
+            u = self.streams.uniforms("members", t, idx, n)
+            keep = u < self.member_prob
+            sub, us = idx[keep], u[keep]
+            w = self.skill_weight[SMARTPHONE]
+            grow = sub[us < self.member_prob * (1.0 - w + w * state.skill[sub])]
         # ---- apply all changes together (synchronous update)
-        if SMARTPHONE in act:
+        if grow is not None:
             state.phone_users[grow] += 1
-            users = state.adopted[SMARTPHONE]
-            g = self.skill_growth
-            if g > 0:
-                state.skill[users] += np.float32(g) * (1.0 - state.skill[users])
+            if self.skill_growth > 0:
+                gap = np.float32(self.skill_growth) * (1.0 - state.skill)
+                gap *= a[SMARTPHONE]
+                state.skill += gap
         for k, idx in adopted.items():
-            state.adopted[k, idx] = True
+            a[k, idx] = True
         for k, idx in lapsed.items():
-            state.adopted[k, idx] = False
+            a[k, idx] = False
         if SMARTPHONE in adopted:
             new = adopted[SMARTPHONE]
             state.phone_users[new] = np.minimum(1, self.pop.working_age[new])
-        self.enforce_prerequisites(state)
+        if any(x.size for x in lapsed.values()):
+            self.enforce_prerequisites(state, np.unique(np.concatenate(list(lapsed.values()))))
         return StepResult(adopted=adopted, lapsed=lapsed)
 
-    def enforce_prerequisites(self, state: State) -> None:
-        """Drop uses whose prerequisite lapsed this month (services without internet, and so on)."""
+    def enforce_prerequisites(self, state: State, idx: np.ndarray | None = None) -> None:
+        """Drop uses whose prerequisite lapsed (services without internet, and so on), for households
+        ``idx`` (default all)."""
         a = state.adopted
-        a[MOBILE] &= a[SMARTPHONE]
-        a[SERVICES] &= a[SMARTPHONE] & (a[MOBILE] | a[FIBRE])
-        state.phone_users[~a[SMARTPHONE]] = 0
+        if idx is None:
+            idx = np.arange(self.n)
+        phone = a[SMARTPHONE, idx]
+        a[MOBILE, idx] &= phone
+        a[SERVICES, idx] &= phone & (a[MOBILE, idx] | a[FIBRE, idx])
+        state.phone_users[idx[~phone]] = 0
 
     def end_of_month(self, state: State) -> None:
         """Exposure decays with its half-life."""

@@ -409,6 +409,9 @@ class InfrastructureRollout(Lever):
         never = np.iinfo(np.int32).max
         self._fibre_month = self._schedule(self.fibre, "fibre", order_f, ctx, never)
         self._mobile_month = self._schedule(self.mobile, "mobile", order_m, ctx, never)
+        self.last.update(
+            fibre_hamlets=float(np.sum(self._fibre_month <= 0)), mobile_hamlets=float(np.sum(self._mobile_month <= 0))
+        )
 
     def _schedule(self, sched, label, order, ctx, never) -> np.ndarray:
         pop, cal = ctx.population, ctx.calendar

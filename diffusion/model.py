@@ -117,7 +117,10 @@ class AdoptionModel(mesa.Model):
         self._views: list[Household] | None = None
         self.outputs: dict[str, float] = {}
         self.hamlet_table = np.empty((0, 0))
-        self._record(costs={lv.name: 0.0 for lv in self.levers}, activity={})
+        self._record(
+            costs={lv.name: 0.0 for lv in self.levers},
+            activity={f"{lv.name}.{k}": float(v) for lv in self.levers for k, v in lv.last.items()},
+        )
         self.collect = collect
         reporters: dict[str, Any] = {name: partial(_reporter, name=name) for name in self.outputs}
         reporters["by_hamlet"] = _hamlet_reporter

@@ -52,6 +52,30 @@ class Network:
             return (total - x) * self._inv_degree
         return (self.adjacency @ x) * self._inv_degree
 
+    def share_of(self, idx: np.ndarray, x: np.ndarray, total: float | None = None) -> np.ndarray:
+        """Share of neighbours with x True, for households ``idx`` only (float64).
+
+        Cost is proportional to the ties of ``idx``, not to the population, so the step can ask only for
+        the few households that need it. ``total`` (x.sum()) may be passed for the well-mixed network.
+        """
+        if idx.size == 0:
+            return np.zeros(0)
+        if self.adjacency is None:
+            if total is None:
+                total = float(np.count_nonzero(x))
+            return (total - x[idx]) / max(self.n - 1, 1)
+        a = self.adjacency
+        starts = a.indptr[idx]
+        lens = a.indptr[idx + 1] - starts
+        n_ties = int(lens.sum())
+        if n_ties == 0:
+            return np.zeros(idx.size)
+        row = np.repeat(np.arange(idx.size), lens)
+        offsets = np.cumsum(lens) - lens
+        pos = np.arange(n_ties) - offsets[row] + starts[row]
+        hits = np.bincount(row, weights=x[a.indices[pos]], minlength=idx.size)
+        return np.divide(hits, lens, out=np.zeros(idx.size), where=lens > 0)
+
     def neighbours(self, i: int) -> np.ndarray:
         """Ids of household ``i``'s neighbours (all others when well-mixed)."""
         if self.adjacency is None:

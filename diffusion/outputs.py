@@ -46,19 +46,19 @@ class OutputCounter:
         self.cell = cell
         self.cell_households = np.bincount(cell, minlength=self.n_cells).reshape(pop.n_hamlets, 5, len(AGE_GROUPS))
         self.working_age_total = float(pop.working_age.sum())
+        self.working_age_hamlet = np.bincount(pop.hamlet, weights=pop.working_age, minlength=pop.n_hamlets)
         self.names = metric_names()
 
     def compute(self, state: State) -> tuple[dict[str, float], np.ndarray]:
         """Scalar outputs and the by-hamlet table (n_hamlets x (5 indicators + working-age share))."""
-        a = state.adopted
-        code = a[SMARTPHONE].astype(np.int64)
-        code |= a[MOBILE].astype(np.int64) << 1
-        code |= a[FIBRE].astype(np.int64) << 2
-        code |= a[SERVICES].astype(np.int64) << 3
+        a = state.adopted.view(np.uint8)
+        code = a[MOBILE] << 1
+        code |= a[SMARTPHONE]
+        code |= a[FIBRE] << 2
+        code |= a[SERVICES] << 3
         counts = np.bincount(self.cell16 + code, minlength=self.n_cells * 16)
         counts = counts.reshape(self.pop.n_hamlets, 5, len(AGE_GROUPS), 16).astype(np.float64)
-        users = np.bincount(self.cell, weights=state.phone_users, minlength=self.n_cells)
-        users = users.reshape(self.pop.n_hamlets, 5, len(AGE_GROUPS))
+        users_h = np.bincount(self.pop.hamlet, weights=state.phone_users, minlength=self.pop.n_hamlets)
         ind = counts @ _MASK_MATRIX.T  # (H, 5, A, 5 indicators)
         n = float(self.pop.n)
         out: dict[str, float] = {"households": n}
@@ -66,7 +66,7 @@ class OutputCounter:
         for i, k in enumerate(INDICATORS):
             out[f"share_{k}"] = total[i] / n
         out["share_working_age_smartphone"] = (
-            float(users.sum()) / self.working_age_total if self.working_age_total else 0.0
+            float(users_h.sum()) / self.working_age_total if self.working_age_total else 0.0
         )
         by_q = ind.sum(axis=(0, 2))  # (5 quintiles, 5 indicators)
         hh_q = self.cell_households.sum(axis=(0, 2))
@@ -80,8 +80,8 @@ class OutputCounter:
                     out[f"share_{k}_age_{g}"] = by_a[j, i] / hh_a[j] if hh_a[j] else float("nan")
             by_h = ind.sum(axis=(1, 2))
             hh_h = self.cell_households.sum(axis=(1, 2))
-            wa_h = np.bincount(self.pop.hamlet, weights=self.pop.working_age, minlength=self.pop.n_hamlets)
             hamlet = np.empty((self.pop.n_hamlets, len(INDICATORS) + 1))
             hamlet[:, :-1] = by_h / hh_h[:, None]
-            hamlet[:, -1] = np.where(wa_h > 0, users.sum(axis=(1, 2)) / np.maximum(wa_h, 1), np.nan)
+            wa_h = self.working_age_hamlet
+            hamlet[:, -1] = np.where(wa_h > 0, users_h / np.maximum(wa_h, 1), np.nan)
         return out, hamlet
