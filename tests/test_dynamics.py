@@ -1,0 +1,174 @@
+"""Scientific properties of the monthly step: Bass limit, synchronous update, prerequisites, direction of
+effects, determinism."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from diffusion import AdoptionModel, InfrastructureRollout, ModelParams
+from diffusion.bass import bass_model, continuous_bass, discrete_bass
+from diffusion.dynamics import FIBRE, MOBILE, SERVICES, SMARTPHONE
+from diffusion.network import Network
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("p, q", [(0.03, 0.38), (0.2, 1.2), (0.01, 2.0)])
+def test_bass_limit_mean_curve_matches_discrete_bass(p, q):
+    months, reps, n = 120, 30, 1000
+    curves = []
+    for r in range(reps):
+        m = bass_model(p, q, households=n, months=months, seed=r, agents=False)
+        m.run()
+        curves.append(m.timeseries()["share_smartphone"].to_numpy())
+    curves = np.array(curves)
+    mean = curves.mean(axis=0)
+    se = curves.std(axis=0, ddof=1) / np.sqrt(reps)
+    expected = discrete_bass(p, q, months, n=n)
+    # within sampling error at every month (4 standard errors, plus the O(1/n) mean-field term)
+    assert np.all(np.abs(mean - expected) <= 4 * se + 2.0 / n)
+
+
+def test_discrete_bass_approaches_continuous_curve():
+    f = discrete_bass(0.03, 0.38, 120)
+    c = continuous_bass(0.03, 0.38, np.arange(121) / 12)
+    assert np.max(np.abs(f - c)) < 0.01
+
+
+def _path_model(n=30, months=5, seed=0):
+    """Households on a path 0-1-2-...; only household 0 adopted; q so high that P(adopt) = 1 next to
+    an adopter, p = 0."""
+    prm = ModelParams.bass(p=0.0, q=1e6, **{"smartphone.o": 0.0})
+    m = AdoptionModel("well_mixed", params=prm, scale=n / 1000, months=months, seed=seed, agents=False)
+    rows = np.arange(n - 1)
+    adj = sp.csr_matrix((np.ones(2 * (n - 1), dtype=np.float32),
+                         (np.r_[rows, rows + 1], np.r_[rows + 1, rows])), shape=(n, n))
+    net = Network(n, adj)
+    m.network = net
+    m.dynamics.network = net
+    m.state.adopted[SMARTPHONE, 0] = True
+    return m
+
+
+def test_update_is_synchronous():
+    """In month t a household decides from the state at the start of month t: on a path, adoption
+    advances exactly one household per month. An asynchronous sweep in id order would reach the whole
+    path in the first month."""
+    m = _path_model()
+    for t in range(1, 6):
+        m.step()
+        adopters = np.flatnonzero(m.state.adopted[SMARTPHONE])
+        np.testing.assert_array_equal(adopters, np.arange(t + 1))
+
+
+def test_a_household_adopting_a_smartphone_waits_a_month_for_mobile_data():
+    prm = ModelParams(**{"active_products": ("smartphone", "mobile_data")}).with_overrides(
+        {"smartphone.p": 1e6, "mobile_data.p": 1e6, "smartphone.initial_share": 0.0}
+    )
+    m = AdoptionModel("thon_dong", params=prm, months=2, seed=1, agents=False)
+    before = m.state.adopted[SMARTPHONE].copy()
+    m.step()
+    new_phone = m.state.adopted[SMARTPHONE] & ~before
+    assert new_phone.any()
+    assert not m.state.adopted[MOBILE][new_phone].any()
+    m.step()
+    assert m.state.adopted[MOBILE][new_phone].mean() > 0.9
+
+
+def _check_prerequisites(m):
+    a = m.state.adopted
+    pop = m.population
+    effects = m._effects(m.steps)
+    assert not np.any(a[MOBILE] & ~a[SMARTPHONE])
+    assert not np.any(a[MOBILE] & ~effects.mobile_coverage[pop.hamlet])
+    assert not np.any(a[FIBRE] & ~effects.fibre_ready[pop.hamlet])
+    assert not np.any(a[SERVICES] & ~(a[SMARTPHONE] & (a[MOBILE] | a[FIBRE])))
+    assert np.all(m.state.phone_users <= pop.working_age)
+    assert np.all(m.state.phone_users[~a[SMARTPHONE]] == 0)
+
+
+@pytest.mark.parametrize("mechanism", ["hazard", "threshold"])
+def test_prerequisites_hold_every_month(mechanism):
+    rollout = InfrastructureRollout(
+        fibre=[["2021-01", 0.25], ["2022-06", 0.5], ["2024-01", 0.75]],
+        mobile=[["2021-01", 0.5], ["2023-01", 1.0]],
+    )
+    prm = ModelParams(mechanism=mechanism).with_overrides(
+        {"mobile_data.churn_per_year": 0.5, "fibre.churn_per_year": 0.5, "smartphone.churn_per_year": 0.2}
+    )
+    m = AdoptionModel("commune", params=prm, levers=[rollout], months=48, seed=2, agents=False)
+    _check_prerequisites(m)
+    for _ in range(48):
+        m.step()
+        _check_prerequisites(m)
+    assert m.outputs["share_services"] > 0
+
+
+def _final(place="commune", months=36, seed=0, metric="share_internet", **kw):
+    m = AdoptionModel(place, months=months, seed=seed, agents=False, collect=False, **kw)
+    m.run()
+    return m.outputs[metric], m.state.adopted.copy()
+
+
+@pytest.mark.parametrize(
+    "low, high",
+    [
+        ({"q_smartphone": 0.2, "q_mobile_data": 0.2}, {"q_smartphone": 0.8, "q_mobile_data": 0.8}),
+        ({"income_mean_vnd": 2_000_000}, {"income_mean_vnd": 6_000_000}),
+        ({"price_vnd_smartphone": 4_000_000, "monthly_fee_vnd_mobile_data": 300_000},
+         {"price_vnd_smartphone": 1_000_000, "monthly_fee_vnd_mobile_data": 50_000}),
+    ],
+)
+def test_direction_of_effects_with_common_random_numbers(low, high):
+    """Higher q, higher income, lower price: every replicate ends with at least as many adopters
+    (the same random numbers make the comparison exact), and more on average."""
+    lows, highs = [], []
+    for seed in range(3):
+        lo, a_lo = _final(seed=seed, **low)
+        hi, a_hi = _final(seed=seed, **high)
+        lows.append(lo)
+        highs.append(hi)
+        # without churn of the phone, the low run's phone users are a subset of the high run's
+        assert not np.any(a_lo[SMARTPHONE] & ~a_hi[SMARTPHONE])
+    assert np.mean(highs) > np.mean(lows)
+
+
+def test_younger_heads_adopt_more():
+    old = [_final(seed=s, head_age_mean=62.0, metric="share_smartphone")[0] for s in range(4)]
+    young = [_final(seed=s, head_age_mean=38.0, metric="share_smartphone")[0] for s in range(4)]
+    assert np.mean(young) > np.mean(old)
+
+
+def test_same_seed_same_arrays_different_seed_different_run():
+    def run(seed):
+        m = AdoptionModel("commune", months=24, seed=seed, agents=False)
+        m.run()
+        return m
+
+    a, b, c = run(7), run(7), run(8)
+    for field in ("adopted", "phone_users", "skill", "exposure"):
+        np.testing.assert_array_equal(getattr(a.state, field), getattr(b.state, field))
+    assert a.timeseries().equals(b.timeseries())
+    assert not np.array_equal(a.state.adopted, c.state.adopted)
+
+
+def test_seed_sequence_and_mesa_rng_are_accepted():
+    ss = np.random.SeedSequence(5, spawn_key=(1, 0))
+    a = AdoptionModel("thon_dong", months=3, seed=ss)
+    b = AdoptionModel("thon_dong", months=3, seed=np.random.SeedSequence(5, spawn_key=(1, 0)))
+    np.testing.assert_array_equal(a.state.adopted, b.state.adopted)
+    c = AdoptionModel("thon_dong", months=3, rng=11)
+    d = AdoptionModel("thon_dong", months=3, rng=11)
+    np.testing.assert_array_equal(c.state.adopted, d.state.adopted)
+
+
+def test_threshold_mechanism_needs_neighbours_over_threshold():
+    prm = ModelParams(mechanism="threshold", threshold_rate_per_year=1e6).with_overrides(
+        {f"{p}.{f}": 0.0 for p in ("smartphone", "mobile_data", "fibre", "services") for f in ("p", "o")}
+    )
+    m = AdoptionModel("commune", params=prm, months=1, seed=4, agents=False)
+    a0 = m.state.adopted[SMARTPHONE].copy()
+    s = m.network.share_of(np.arange(m.population.n), a0)
+    m.step()
+    new = m.state.adopted[SMARTPHONE] & ~a0
+    assert np.all(s[new] >= m.state.threshold[SMARTPHONE, new])
+    assert not np.any(m.state.never[SMARTPHONE] & new)

@@ -1,0 +1,47 @@
+"""Every default number of the model has a documented basis, and the package data keep their sources."""
+
+import dataclasses
+
+import pytest
+
+from diffusion import ModelParams
+from diffusion.params import PRODUCTS, ProductParams
+from diffusion.sources import _read_csv, observations, places, targets
+
+NON_NUMERIC = {"mechanism", "network", "homogeneous", "initial_adoption", "active_products", "products"}
+
+
+def _defaults():
+    prm = ModelParams()
+    out = {f.name: getattr(prm, f.name) for f in dataclasses.fields(ModelParams) if f.name not in NON_NUMERIC}
+    for p in PRODUCTS:
+        for f in dataclasses.fields(ProductParams):
+            out[f"{p}.{f.name}"] = getattr(prm.products[p], f.name)
+    return out
+
+
+def test_every_default_has_a_basis_and_the_same_value():
+    table = {r["name"]: r for r in _read_csv("parameters.csv")}
+    defaults = _defaults()
+    assert set(defaults) == set(table), set(defaults) ^ set(table)
+    for name, value in defaults.items():
+        row = table[name]
+        assert float(row["value"]) == pytest.approx(float(value)), name
+        assert row["basis"] in ("source", "derived", "assumption"), name
+        if row["basis"] != "assumption":
+            assert row["source"], f"{name} says {row['basis']} but gives no source"
+
+
+def test_observations_keep_their_source_column():
+    rows = observations()
+    assert len(rows) > 30
+    assert all(r["source_url"].startswith("http") for r in rows)
+    assert any(r["value"] == "275" for r in rows)
+
+
+def test_places_and_targets_are_sourced():
+    for p in places().values():
+        assert p.basis
+    tg = {t.target: t for t in targets()}
+    assert tg["fibre_households"].share == 0.95
+    assert all(t.source_url.startswith("http") for t in targets())
