@@ -35,7 +35,7 @@ import numpy as np
 from .calendar import DT_YEARS
 from .params import PRODUCTS, ModelParams
 from .population import Population
-from .randomness import Streams
+from .randomness import _TO_UNIT, Streams, WakeChain, threshold_bits
 
 SMARTPHONE, MOBILE, FIBRE, SERVICES = range(4)
 
@@ -78,10 +78,32 @@ class MonthEffects:
 
 @dataclass
 class StepResult:
-    """Households that changed in the month (ids)."""
+    """What changed in the month.
+
+    Attributes:
+        adopted, lapsed: product index -> ids of households that took it up / gave it up.
+        touched: sorted ids of every household whose products or smartphone users may have changed.
+        before, after: (4, len(touched)) product use of the touched households before / after the month.
+        users_before, users_after: their working-age smartphone users before / after.
+    """
 
     adopted: dict[int, np.ndarray]
     lapsed: dict[int, np.ndarray]
+    touched: np.ndarray
+    before: np.ndarray
+    after: np.ndarray
+    users_before: np.ndarray
+    users_after: np.ndarray
+
+
+def use_codes(adopted: np.ndarray) -> np.ndarray:
+    """One code per household with a bit per product (smartphone 1, mobile 2, fibre 4, services 8)."""
+    a = adopted.view(np.uint8)
+    code = a[MOBILE] << 1
+    code |= a[SMARTPHONE]
+    code |= a[FIBRE] << 2
+    code |= a[SERVICES] << 3
+    return code
 
 
 class Dynamics:
@@ -118,6 +140,34 @@ class Dynamics:
         has_cost = (self.price > 0) | (self.fee > 0)
         churn_max = self.churn * np.where(has_cost, 1.0 + params.churn_unaffordable_multiplier, 1.0)
         self.churn_max = -np.expm1(-churn_max * (1 + 1e-9) * DT_YEARS)
+        self.p_max_bits = [threshold_bits(x) for x in self.p_max]
+        self.counts: np.ndarray | None = None  # (4, n) neighbours using each product (sparse networks)
+        # rare events (churn, members) as chains of Bernoulli(bound) successes
+        self.churn_wake = {
+            k: WakeChain(streams, f"churn.{PRODUCTS[k]}", self.churn_max[k], self.n)
+            for k in self.active
+            if self.churn[k] > 0
+        }
+        self.member_wake = WakeChain(streams, "members", self.member_prob, self.n)
+
+    def recount(self, state: State) -> None:
+        """Recompute the neighbour counts from the state (done at creation; call again after editing the
+        state arrays by hand, or use ``AdoptionModel.refresh``)."""
+        self.counts = None if self.network.well_mixed else self.network.neighbour_counts(state.adopted)
+
+    def neighbour_share(self, k: int, idx: np.ndarray, state: State) -> np.ndarray:
+        """Share of the neighbours of households ``idx`` who use product k (start-of-month state)."""
+        if self.network.well_mixed:
+            return self.network.share_of(idx, state.adopted[k])
+        if self.counts is None:
+            self.recount(state)
+        return self.counts[k, idx] * self.network.inv_degree[idx]
+
+    def _draw(self, process: str, t: int, idx: np.ndarray, bound_bits) -> tuple[np.ndarray, np.ndarray]:
+        """Households of idx whose draw lies below the bound, and their uniforms."""
+        bits = self.streams.bits(process, t, idx, self.n)
+        keep = bits < bound_bits
+        return idx[keep], bits[keep].astype(np.float64) * _TO_UNIT
 
     # ----------------------------------------------------------- pieces
     def price_factor(self, t: int) -> float:
@@ -167,7 +217,9 @@ class Dynamics:
         p + max(social) + o, because s, v, a and r are all at most 1. Each candidate's uniform u is drawn
         first; only those with u < P(lambda_max) can adopt, so the neighbour share, affordability and
         readiness are computed for those few households alone. The decisions are identical to computing
-        P for everyone and comparing with the same u.
+        P for everyone and comparing with the same u. Churn and further smartphone users, rare events
+        with a fixed bound, follow ``WakeChain``s: only the households whose bounding trial succeeds this
+        month are looked at.
         """
         prm = self.params
         n = self.n
@@ -176,13 +228,11 @@ class Dynamics:
         lapsed: dict[int, np.ndarray] = {}
         for k in self.active:
             idx = np.flatnonzero(self.ready(k, state, effects))
-            u = self.streams.uniforms(f"adopt.{PRODUCTS[k]}", t, idx, n)
-            keep = u < self.p_max[k]
-            sub, us = idx[keep], u[keep]
+            sub, us = self._draw(f"adopt.{PRODUCTS[k]}", t, idx, self.p_max_bits[k])
             if sub.size == 0:
                 adopted[k] = sub
                 continue
-            s = self.network.share_of(sub, a[k])
+            s = self.neighbour_share(k, sub, state)
             if prm.mechanism == "hazard":
                 social = self.q[k] * s
             else:
@@ -197,29 +247,32 @@ class Dynamics:
             if w > 0:
                 lam = lam * (1.0 - w + w * state.skill[sub])
             adopted[k] = sub[us < -np.expm1(-lam * DT_YEARS)]
-        for k in self.active:
-            if self.churn[k] <= 0:
-                continue
-            idx = np.flatnonzero(a[k])
-            u = self.streams.uniforms(f"churn.{PRODUCTS[k]}", t, idx, n)
-            keep = u < self.churn_max[k]
-            sub, us = idx[keep], u[keep]
+        for k, chain in self.churn_wake.items():
+            due = chain.due(t)
+            sub = due[a[k, due]]
+            # conditional on a success of the bounding trial, accept with P / P_max
+            us = self.streams.uniforms(f"churn.{PRODUCTS[k]}", t, sub, n) * self.churn_max[k]
             lam = np.full(sub.shape[0], self.churn[k])
             if (self.price[k] > 0 or self.fee[k] > 0) and sub.size:
                 aff = self.affordability(self.cost_share(k, sub, t, effects))
                 lam = lam * (1.0 + prm.churn_unaffordable_multiplier * (1.0 - aff))
             lapsed[k] = sub[us < -np.expm1(-lam * DT_YEARS)]
         # further working-age members start using a smartphone
-        grow = None
+        grow = np.empty(0, dtype=np.int64)
         if SMARTPHONE in self.active:
-            idx = np.flatnonzero(a[SMARTPHONE] & (state.phone_users < self.pop.working_age))
-            u = self.streams.uniforms("members", t, idx, n)
-            keep = u < self.member_prob
-            sub, us = idx[keep], u[keep]
+            due = self.member_wake.due(t)
+            sub = due[a[SMARTPHONE, due] & (state.phone_users[due] < self.pop.working_age[due])]
+            us = self.streams.uniforms("members", t, sub, n) * self.member_prob
             w = self.skill_weight[SMARTPHONE]
             grow = sub[us < self.member_prob * (1.0 - w + w * state.skill[sub])]
         # ---- apply all changes together (synchronous update)
-        if grow is not None:
+        mark = np.zeros(n, dtype=bool)
+        for ids in (grow, *adopted.values(), *lapsed.values()):
+            mark[ids] = True
+        touched = np.flatnonzero(mark)
+        before = a[:, touched]
+        users_before = state.phone_users[touched]
+        if SMARTPHONE in self.active:
             state.phone_users[grow] += 1
             if self.skill_growth > 0:
                 gap = np.float32(self.skill_growth) * (1.0 - state.skill)
@@ -234,7 +287,19 @@ class Dynamics:
             state.phone_users[new] = np.minimum(1, self.pop.working_age[new])
         if any(x.size for x in lapsed.values()):
             self.enforce_prerequisites(state, np.unique(np.concatenate(list(lapsed.values()))))
-        return StepResult(adopted=adopted, lapsed=lapsed)
+        after = a[:, touched]
+        if self.counts is not None and touched.size:
+            for k in self.active:
+                plus = touched[after[k] & ~before[k]]
+                minus = touched[before[k] & ~after[k]]
+                # (ufunc.at is fast only when the values are an array of the target's dtype)
+                if plus.size:
+                    ids = self.network.neighbour_ids(plus)
+                    np.add.at(self.counts[k], ids, np.ones(ids.size, dtype=np.int32))
+                if minus.size:
+                    ids = self.network.neighbour_ids(minus)
+                    np.subtract.at(self.counts[k], ids, np.ones(ids.size, dtype=np.int32))
+        return StepResult(adopted, lapsed, touched, before, after, users_before, state.phone_users[touched])
 
     def enforce_prerequisites(self, state: State, idx: np.ndarray | None = None) -> None:
         """Drop uses whose prerequisite lapsed (services without internet, and so on), for households

@@ -112,7 +112,9 @@ class AdoptionModel(mesa.Model):
             lv.bind(ctx)
         effects0 = self._effects(0)
         self.state = initial_state(params, self.population, self.streams, effects0)
+        self.dynamics.recount(self.state)
         self._counter = OutputCounter(self.population)
+        self._counter.recount(self.state)
         self.cum_costs = {lv.name: 0.0 for lv in self.levers}
         self._views: list[Household] | None = None
         self.outputs: dict[str, float] = {}
@@ -158,6 +160,7 @@ class AdoptionModel(mesa.Model):
         for lv in self.levers:
             lv.act(t, self.state, effects)
         result = self.dynamics.step(self.state, t, effects)
+        self._counter.update(result)
         costs = {lv.name: float(lv.book(t, self.state, result)) for lv in self.levers}
         self.dynamics.end_of_month(self.state)
         activity = {f"{lv.name}.{k}": float(v) for lv in self.levers for k, v in lv.last.items()}
@@ -166,8 +169,15 @@ class AdoptionModel(mesa.Model):
             self.datacollector.collect(self)
         self.running = self.steps < self.calendar.months
 
+    def refresh(self) -> None:
+        """Recount the model's caches and current outputs after editing ``state`` arrays by hand."""
+        self.dynamics.recount(self.state)
+        self._counter.recount(self.state)
+        out, self.hamlet_table = self._counter.compute()
+        self.outputs.update(out)
+
     def _record(self, costs: dict[str, float], activity: dict[str, float]) -> None:
-        out, hamlet = self._counter.compute(self.state)
+        out, hamlet = self._counter.compute()
         total = 0.0
         for name, c in costs.items():
             self.cum_costs[name] += c

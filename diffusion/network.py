@@ -31,9 +31,7 @@ class Network:
             self.degree = np.full(n, n - 1, dtype=np.float32)
         else:
             self.degree = np.diff(adjacency.indptr).astype(np.float32)
-        self._inv_degree = np.divide(
-            1.0, self.degree, out=np.zeros(n, dtype=np.float32), where=self.degree > 0
-        )[:, None]
+        self.inv_degree = np.divide(1.0, self.degree.astype(np.float64), out=np.zeros(n), where=self.degree > 0)
 
     @property
     def well_mixed(self) -> bool:
@@ -49,14 +47,31 @@ class Network:
         """
         if self.adjacency is None:
             total = x.sum(axis=0, keepdims=True)
-            return (total - x) * self._inv_degree
-        return (self.adjacency @ x) * self._inv_degree
+            return (total - x) * self.inv_degree[:, None].astype(np.float32)
+        return (self.adjacency @ x) * self.inv_degree[:, None].astype(np.float32)
+
+    def neighbour_ids(self, idx: np.ndarray) -> np.ndarray:
+        """The neighbours of households ``idx``, concatenated (a household appears once per tie)."""
+        a = self.adjacency
+        starts = a.indptr[idx]
+        lens = a.indptr[idx + 1] - starts
+        total = int(lens.sum())
+        if total == 0:
+            return np.empty(0, dtype=a.indices.dtype)
+        offsets = np.cumsum(lens) - lens
+        pos = np.arange(total) + np.repeat(starts - offsets, lens)
+        return a.indices[pos]
+
+    def neighbour_counts(self, x: np.ndarray) -> np.ndarray:
+        """Number of neighbours with x True (x: (k, n) bool), as a (k, n) int32 array. Sparse only."""
+        y = (self.adjacency @ x.T.astype(np.float32)).T
+        return np.rint(y).astype(np.int32)
 
     def share_of(self, idx: np.ndarray, x: np.ndarray, total: float | None = None) -> np.ndarray:
         """Share of neighbours with x True, for households ``idx`` only (float64).
 
-        Cost is proportional to the ties of ``idx``, not to the population, so the step can ask only for
-        the few households that need it. ``total`` (x.sum()) may be passed for the well-mixed network.
+        Cost is proportional to the ties of ``idx``, not to the population. ``total`` (x.sum()) may be
+        passed for the well-mixed network.
         """
         if idx.size == 0:
             return np.zeros(0)
@@ -65,15 +80,9 @@ class Network:
                 total = float(np.count_nonzero(x))
             return (total - x[idx]) / max(self.n - 1, 1)
         a = self.adjacency
-        starts = a.indptr[idx]
-        lens = a.indptr[idx + 1] - starts
-        n_ties = int(lens.sum())
-        if n_ties == 0:
-            return np.zeros(idx.size)
+        lens = a.indptr[idx + 1] - a.indptr[idx]
         row = np.repeat(np.arange(idx.size), lens)
-        offsets = np.cumsum(lens) - lens
-        pos = np.arange(n_ties) - offsets[row] + starts[row]
-        hits = np.bincount(row, weights=x[a.indices[pos]], minlength=idx.size)
+        hits = np.bincount(row, weights=x[self.neighbour_ids(idx)], minlength=idx.size)
         return np.divide(hits, lens, out=np.zeros(idx.size), where=lens > 0)
 
     def neighbours(self, i: int) -> np.ndarray:

@@ -1,19 +1,20 @@
-"""Monthly outputs computed from the state in one pass (a single bincount over cells x use codes).
+"""Monthly outputs, kept up to date from the month's changes.
 
-A cell is (hamlet, income quintile, age group of the head); a household's use code has one bit per
-product. Counting households per (cell, code) gives every share the model reports: overall, by income
-quintile, by age group of the head, and by hamlet.
+Households are counted per (hamlet, use code) and per (income quintile x age group of the head, use code),
+where the use code has one bit per product. The tables are built once (``recount``) and then updated
+from the few households that changed each month (``update``), so the outputs cost nothing like a pass
+over the population; every share the model reports (overall, by quintile, by age group, by hamlet) is
+read off these small tables.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .dynamics import FIBRE, MOBILE, SERVICES, SMARTPHONE, State
+from .dynamics import State, StepResult, use_codes
 from .population import AGE_GROUPS, Population
 
-#: Indicators reported overall and by group: name -> test on the use code (bits: phone 1, mobile 2,
-#: fibre 4, services 8).
+#: Indicators reported overall and by group (internet = mobile data or fibre).
 INDICATORS: tuple[str, ...] = ("smartphone", "mobile_data", "fibre", "internet", "services")
 _CODES = np.arange(16)
 _MASKS = {
@@ -23,12 +24,13 @@ _MASKS = {
     "internet": (_CODES & 6) > 0,
     "services": (_CODES & 8) > 0,
 }
-_MASK_MATRIX = np.stack([_MASKS[k] for k in INDICATORS]).astype(np.float64)  # (5, 16)
+_MASK_MATRIX = np.stack([_MASKS[k] for k in INDICATORS]).T.astype(np.float64)  # (16, 5)
 QUINTILES: tuple[str, ...] = ("q1", "q2", "q3", "q4", "q5")
+_A = len(AGE_GROUPS)
 
 
 def metric_names() -> list[str]:
-    """Names of the scalar monthly outputs, in order."""
+    """Names of the scalar monthly outputs (before the levers' cost and activity columns), in order."""
     names = ["households"] + [f"share_{k}" for k in INDICATORS] + ["share_working_age_smartphone"]
     names += [f"share_{k}_{q}" for k in INDICATORS for q in QUINTILES]
     names += [f"share_{k}_age_{g}" for k in INDICATORS for g in AGE_GROUPS]
@@ -36,52 +38,70 @@ def metric_names() -> list[str]:
 
 
 class OutputCounter:
-    """Precomputed cell ids for one population."""
+    """Counts of households per group and use code for one population."""
 
     def __init__(self, pop: Population):
         self.pop = pop
-        self.n_cells = pop.n_hamlets * 5 * len(AGE_GROUPS)
-        cell = (pop.hamlet.astype(np.int64) * 5 + pop.quintile) * len(AGE_GROUPS) + pop.age_group
-        self.cell16 = cell * 16
-        self.cell = cell
-        self.cell_households = np.bincount(cell, minlength=self.n_cells).reshape(pop.n_hamlets, 5, len(AGE_GROUPS))
+        self.hamlet = pop.hamlet.astype(np.int64)
+        self.group = pop.quintile.astype(np.int64) * _A + pop.age_group
+        H = pop.n_hamlets
+        self.hamlet_households = np.bincount(self.hamlet, minlength=H).astype(np.float64)
+        self.group_households = np.bincount(self.group, minlength=5 * _A).reshape(5, _A).astype(np.float64)
+        self.working_age_hamlet = np.bincount(self.hamlet, weights=pop.working_age, minlength=H)
         self.working_age_total = float(pop.working_age.sum())
-        self.working_age_hamlet = np.bincount(pop.hamlet, weights=pop.working_age, minlength=pop.n_hamlets)
         self.names = metric_names()
 
-    def compute(self, state: State) -> tuple[dict[str, float], np.ndarray]:
+    def recount(self, state: State) -> None:
+        """Count from scratch (at creation, or after the state was edited by hand)."""
+        H = self.pop.n_hamlets
+        code = use_codes(state.adopted).astype(np.int64)
+        self.by_hamlet = np.bincount(self.hamlet * 16 + code, minlength=H * 16).reshape(H, 16)
+        self.by_group = np.bincount(self.group * 16 + code, minlength=5 * _A * 16).reshape(5 * _A, 16)
+        self.users_hamlet = np.bincount(self.hamlet, weights=state.phone_users, minlength=H)
+
+    def update(self, res: StepResult) -> None:
+        """Apply one month's changes."""
+        idx = res.touched
+        if idx.size == 0:
+            return
+        old, new = use_codes(res.before), use_codes(res.after)
+        changed = old != new
+        if changed.any():
+            h, g = self.hamlet[idx[changed]] * 16, self.group[idx[changed]] * 16
+            o, n = old[changed], new[changed]
+            one = np.ones(o.size, dtype=np.int64)
+            flat_h, flat_g = self.by_hamlet.reshape(-1), self.by_group.reshape(-1)
+            np.subtract.at(flat_h, h + o, one)
+            np.add.at(flat_h, h + n, one)
+            np.subtract.at(flat_g, g + o, one)
+            np.add.at(flat_g, g + n, one)
+        du = res.users_after.astype(np.float64) - res.users_before
+        if du.any():
+            np.add.at(self.users_hamlet, self.hamlet[idx], du)
+
+    def compute(self) -> tuple[dict[str, float], np.ndarray]:
         """Scalar outputs and the by-hamlet table (n_hamlets x (5 indicators + working-age share))."""
-        a = state.adopted.view(np.uint8)
-        code = a[MOBILE] << 1
-        code |= a[SMARTPHONE]
-        code |= a[FIBRE] << 2
-        code |= a[SERVICES] << 3
-        counts = np.bincount(self.cell16 + code, minlength=self.n_cells * 16)
-        counts = counts.reshape(self.pop.n_hamlets, 5, len(AGE_GROUPS), 16).astype(np.float64)
-        users_h = np.bincount(self.pop.hamlet, weights=state.phone_users, minlength=self.pop.n_hamlets)
-        ind = counts @ _MASK_MATRIX.T  # (H, 5, A, 5 indicators)
+        ind_h = self.by_hamlet @ _MASK_MATRIX  # (H, 5)
+        ind_g = (self.by_group @ _MASK_MATRIX).reshape(5, _A, len(INDICATORS))
         n = float(self.pop.n)
         out: dict[str, float] = {"households": n}
-        total = ind.sum(axis=(0, 1, 2))
+        total = ind_h.sum(axis=0)
         for i, k in enumerate(INDICATORS):
             out[f"share_{k}"] = total[i] / n
+        users = self.users_hamlet
         out["share_working_age_smartphone"] = (
-            float(users_h.sum()) / self.working_age_total if self.working_age_total else 0.0
+            float(users.sum()) / self.working_age_total if self.working_age_total else 0.0
         )
-        by_q = ind.sum(axis=(0, 2))  # (5 quintiles, 5 indicators)
-        hh_q = self.cell_households.sum(axis=(0, 2))
-        by_a = ind.sum(axis=(0, 1))
-        hh_a = self.cell_households.sum(axis=(0, 1))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            for i, k in enumerate(INDICATORS):
-                for j, q in enumerate(QUINTILES):
-                    out[f"share_{k}_{q}"] = by_q[j, i] / hh_q[j] if hh_q[j] else float("nan")
-                for j, g in enumerate(AGE_GROUPS):
-                    out[f"share_{k}_age_{g}"] = by_a[j, i] / hh_a[j] if hh_a[j] else float("nan")
-            by_h = ind.sum(axis=(1, 2))
-            hh_h = self.cell_households.sum(axis=(1, 2))
-            hamlet = np.empty((self.pop.n_hamlets, len(INDICATORS) + 1))
-            hamlet[:, :-1] = by_h / hh_h[:, None]
-            wa_h = self.working_age_hamlet
-            hamlet[:, -1] = np.where(wa_h > 0, users_h / np.maximum(wa_h, 1), np.nan)
+        by_q, hh_q = ind_g.sum(axis=1), self.group_households.sum(axis=1)
+        by_a, hh_a = ind_g.sum(axis=0), self.group_households.sum(axis=0)
+        nan = float("nan")
+        for i, k in enumerate(INDICATORS):
+            for j, q in enumerate(QUINTILES):
+                out[f"share_{k}_{q}"] = by_q[j, i] / hh_q[j] if hh_q[j] else nan
+            for j, g in enumerate(AGE_GROUPS):
+                out[f"share_{k}_age_{g}"] = by_a[j, i] / hh_a[j] if hh_a[j] else nan
+        hamlet = np.empty((self.pop.n_hamlets, len(INDICATORS) + 1))
+        hamlet[:, :-1] = ind_h / self.hamlet_households[:, None]
+        wa = self.working_age_hamlet
+        hamlet[:, -1] = np.divide(users, wa, out=np.full(wa.shape, nan), where=wa > 0)
         return out, hamlet

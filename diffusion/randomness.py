@@ -34,6 +34,11 @@ PROCESSES: tuple[str, ...] = (
     "rollout",
     "mesa",
     "payments",
+    "wake.churn.smartphone",
+    "wake.churn.mobile_data",
+    "wake.churn.fibre",
+    "wake.churn.services",
+    "wake.members",
 )
 
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
@@ -88,14 +93,64 @@ class Streams:
         The value for a household depends only on the run's seed, the process, the month and the
         household, never on which other households are drawn for.
         """
-        counter = np.uint64(month) * np.uint64(n_total) + index.astype(np.uint64) + np.uint64(1)
-        return splitmix_uniform(self._keys[process], counter)
+        return self.bits(process, month, index, n_total).astype(np.float64) * _TO_UNIT
+
+    def bits(self, process: str, month: int, index: np.ndarray, n_total: int) -> np.ndarray:
+        """The same draws as ``uniforms`` as 53-bit integers (uniform = bits * 2**-53), so that a caller
+        can compare with a probability threshold without converting every draw to float."""
+        counter = np.asarray(index, dtype=np.int64).astype(np.uint64, copy=True)
+        counter += np.uint64(month) * np.uint64(n_total) + np.uint64(1)
+        return splitmix_bits(self._keys[process], counter)
 
 
-def splitmix_uniform(key: np.uint64, counter: np.ndarray) -> np.ndarray:
-    """SplitMix64 output for stream ``key`` at positions ``counter``, as float64 uniforms in [0, 1)."""
+_TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
+NEVER = np.iinfo(np.int32).max
+
+
+class WakeChain:
+    """Months at which each household's Bernoulli(p) trial of a rare monthly event succeeds.
+
+    A process that happens with probability at most ``p`` per household per month (churn, a further
+    member starting to use a phone) is simulated by drawing the gaps between successes of the monthly
+    Bernoulli(p) trials (geometric, from the ``wake.<process>`` stream keyed by household and month),
+    instead of a uniform for every household every month. At a success the caller accepts the event
+    with probability P_i / p. This is the same process in law, independent of the household's state
+    and of the levers (so common random numbers hold), and costs a comparison per household per month.
+    """
+
+    def __init__(self, streams: Streams, process: str, p: float, n: int):
+        self.streams, self.process, self.n = streams, process, n
+        self.log_q = float(np.log1p(-p)) if p < 1 else -np.inf
+        self.p = p
+        self.next = self._gap(0, np.arange(n))
+
+    def _gap(self, t: int, idx: np.ndarray) -> np.ndarray:
+        if self.p <= 0:
+            return np.full(idx.size, NEVER, dtype=np.int32)
+        if self.p >= 1:
+            return np.full(idx.size, t + 1, dtype=np.int32)
+        u = self.streams.uniforms(f"wake.{self.process}", t, idx, self.n)
+        gap = 1.0 + np.floor(np.log1p(-u) / self.log_q)
+        return np.minimum(t + gap, NEVER).astype(np.int32)
+
+    def due(self, t: int) -> np.ndarray:
+        """Households whose trial succeeds in month t (and advance their chains)."""
+        idx = np.flatnonzero(self.next == t)
+        if idx.size:
+            self.next[idx] = self._gap(t, idx)
+        return idx
+
+
+def threshold_bits(prob: float) -> np.uint64:
+    """Integer threshold t with (bits < t) == (bits * 2**-53 < prob) for every 53-bit integer bits."""
+    return np.uint64(min(np.ceil(prob * 9007199254740992.0), 9007199254740992.0))
+
+
+def splitmix_bits(key: np.uint64, counter: np.ndarray) -> np.ndarray:
+    """SplitMix64 output for stream ``key`` at positions ``counter`` (consumed), top 53 bits."""
+    x = counter
     with np.errstate(over="ignore"):
-        x = counter * _GAMMA
+        x *= _GAMMA
         x += key
         x ^= x >> np.uint64(30)
         x *= _M1
@@ -103,4 +158,9 @@ def splitmix_uniform(key: np.uint64, counter: np.ndarray) -> np.ndarray:
         x *= _M2
         x ^= x >> np.uint64(31)
     x >>= np.uint64(11)
-    return x.astype(np.float64) * (1.0 / 9007199254740992.0)
+    return x
+
+
+def splitmix_uniform(key: np.uint64, counter: np.ndarray) -> np.ndarray:
+    """SplitMix64 output for stream ``key`` at positions ``counter``, as float64 uniforms in [0, 1)."""
+    return splitmix_bits(key, np.array(counter, dtype=np.uint64)).astype(np.float64) * _TO_UNIT
