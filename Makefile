@@ -5,12 +5,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= experiments/thon_dong.toml
 
-.PHONY: run test test-fast bench clean
+.PHONY: run test test-fast bench app clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,viz]"
 	touch $@
 
 run: $(BIN)/.installed
@@ -21,6 +21,10 @@ test: $(BIN)/.installed
 
 test-fast: $(BIN)/.installed
 	$(BIN)/python -m pytest -m "not integration"
+
+# The interactive app (Mesa SolaraViz) on http://127.0.0.1:8765; PLACE=dam_buon or commune for another place.
+app: $(BIN)/.installed
+	$(BIN)/python -m diffusion.app --place $(or $(PLACE),thon_dong)
 
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_model.py
