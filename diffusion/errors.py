@@ -92,3 +92,32 @@ def _np_integer():
     import numpy as np
 
     return np.integer
+
+
+class ConfigError(DiffusionError, ValueError):
+    """An experiment config file cannot be used.
+
+    The message names the file and, for each problem, the dotted field path (``levers.teams.visits``),
+    the value and what is allowed. ``problems`` holds the same as (path, text) pairs.
+
+    Args:
+        file: the config file as the user named it (or a label such as ``"<config>"``).
+        problems: (dotted field path or "", what is wrong and what is allowed) pairs; at least one.
+    """
+
+    def __init__(self, file: str, problems: list[tuple[str, str]] | str):
+        if isinstance(problems, str):
+            problems = [("", problems)]
+        self.file = file
+        self.problems = list(problems)
+        lines = [f"{file}: {path}: {text}" if path else f"{file}: {text}" for path, text in self.problems]
+        if len(lines) > 1:
+            msg = f"{file}: {len(lines)} problems\n" + "\n".join("  " + ln for ln in lines)
+        else:
+            msg = lines[0]
+        super().__init__(msg)
+
+    @property
+    def paths(self) -> list[str]:
+        """The dotted field paths of the problems."""
+        return [p for p, _ in self.problems]

@@ -1,0 +1,190 @@
+"""The ``diffusion`` command.
+
+    diffusion run CONFIG [--out DIR] [--workers N] [--scheduler ADDRESS] [--fresh] [-v|-q]
+    diffusion check CONFIG [-v|-q]
+    diffusion check --reference [FILE]
+
+Exit codes: 0 everything ran; 1 some runs failed (the others are kept) or the report could not be
+written; 2 a bad config or bad usage (nothing was run). Later issues add ``calibrate``, ``sensitivity``,
+``report`` and ``app`` to ``COMMANDS``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from .errors import ConfigError, DiffusionError
+
+log = logging.getLogger("diffusion")
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _verbosity(p: argparse.ArgumentParser) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("-v", "--verbose", action="store_true", help="more log messages (debug level)")
+    g.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors; no progress bar")
+
+
+def _setup_logging(args: argparse.Namespace) -> None:
+    level = logging.DEBUG if getattr(args, "verbose", False) else (
+        logging.WARNING if getattr(args, "quiet", False) else logging.INFO)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s" if level == logging.DEBUG else "%(message)s"))
+    root = logging.getLogger("diffusion")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+# ------------------------------------------------------------------ run
+def _add_run(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run an experiment config", description="Run every scenario, replicate and "
+                       "design point of CONFIG and write results/<experiment>/ (resuming finished work).")
+    p.add_argument("config", metavar="CONFIG", help="experiment file (TOML)")
+    p.add_argument("--out", metavar="DIR", help="results folder (default: results/<experiment name>)")
+    p.add_argument("--workers", metavar="N", type=int, help="worker processes (default: all cores; 0: in this "
+                   "process)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster, e.g. tcp://127.0.0.1:8786")
+    p.add_argument("--fresh", action="store_true", help="discard earlier results in the folder and start over")
+    _verbosity(p)
+    p.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .execution import run_experiment
+
+    if args.workers is not None and args.workers < 0:
+        log.error("--workers must be 0 or more (0 runs in this process)")
+        return EXIT_USAGE
+    try:
+        outcome = run_experiment(args.config, out=args.out, workers=args.workers, scheduler=args.scheduler,
+                                 fresh=args.fresh, quiet=args.quiet)
+    except ConfigError as e:
+        log.error("%s", e)
+        return EXIT_USAGE
+    m = outcome.manifest
+    if outcome.skipped_tasks:
+        log.info("%d task(s) were already done and were not rerun", outcome.skipped_tasks)
+    code = EXIT_OK
+    if m["runs_failed"]:
+        log.error("%d of %d runs failed; the other results are kept in %s", m["runs_failed"],
+                  m["runs_failed"] + m["runs_done"], outcome.out_dir)
+        for f in m["tasks_failed"]:
+            last = (f.get("error") or "").strip().splitlines()
+            log.error("  %s (%d runs): %s", f["task"], len(f["runs"]), last[-1] if last else "?")
+        log.error("rerun the same command to retry only the failed tasks")
+        code = EXIT_FAILED
+    else:
+        log.info("%d runs done; results in %s", m["runs_done"], outcome.out_dir)
+    if m["runs_done"]:
+        code = max(code, _report(outcome.out_dir, quiet=args.quiet))
+    return code
+
+
+def _report(out_dir: Path, quiet: bool) -> int:
+    try:
+        from .report import write_report
+    except ModuleNotFoundError as e:
+        if e.name not in ("diffusion.report",):
+            raise
+        log.warning("diffusion.report is not available: charts and report skipped")
+        return EXIT_OK
+    try:
+        write_report(out_dir, quiet=quiet)
+    except Exception as e:
+        log.error("the report could not be written: %s: %s", type(e).__name__, e)
+        log.debug("report failure", exc_info=True)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------ check
+def _add_check(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("check", help="validate a config without running it",
+                       description="Validate CONFIG: every table, key, lever setting and design point, as `run` "
+                       "would, without running any model. With --reference, write the config reference page.")
+    p.add_argument("config", metavar="CONFIG", nargs="?", help="experiment file (TOML)")
+    p.add_argument("--reference", metavar="FILE", nargs="?", const="-",
+                   help="write the config reference (Markdown) to FILE, or print it")
+    _verbosity(p)
+    p.set_defaults(handler=_check)
+
+
+def _check(args: argparse.Namespace) -> int:
+    if args.reference is not None:
+        from .config import reference_markdown
+
+        text = reference_markdown()
+        if args.reference == "-":
+            sys.stdout.write(text)
+        else:
+            Path(args.reference).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.reference).write_text(text, encoding="utf-8")
+            log.info("wrote %s", args.reference)
+        if args.config is None:
+            return EXIT_OK
+    if args.config is None:
+        log.error("diffusion check: give a CONFIG file (or --reference)")
+        return EXIT_USAGE
+    from .config import load_config
+    from .plan import make_plan
+
+    try:
+        cfg = load_config(args.config)
+        plan = make_plan(cfg)
+    except ConfigError as e:
+        log.error("%s", e)
+        return EXIT_USAGE
+    from .sources import place
+
+    pl = place(plan.setup.place)
+    ref = f" (reference: {plan.reference})" if plan.reference else ""
+    print(f"{args.config}: ok. Experiment {cfg.name!r}: {pl.name} at scale {plan.setup.scale:g}, "
+          f"{plan.setup.start} + {plan.setup.months} months; {len(plan.scenarios)} scenario(s){ref}, "
+          f"{plan.replications} replications, {plan.design_points} design point(s): {plan.n_runs} runs in "
+          f"{len(plan.tasks)} tasks.")
+    return EXIT_OK
+
+
+#: Subcommands: each adds its parser (later issues append calibrate, sensitivity, report, app).
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_run, _add_check]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``diffusion`` command."""
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="diffusion",
+        description="Smartphone and internet adoption by rural Vietnamese households: run experiments.",
+        epilog="Exit codes: 0 ok, 1 runs failed, 2 bad config or usage.",
+    )
+    parser.add_argument("--version", action="version", version=f"diffusion {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for add in COMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``diffusion`` command; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(args)
+    try:
+        return args.handler(args)
+    except KeyboardInterrupt:
+        log.error("interrupted; finished tasks are kept, rerun the same command to resume")
+        return 130
+    except DiffusionError as e:
+        log.error("%s", e)
+        return EXIT_USAGE if isinstance(e, ConfigError) else EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
