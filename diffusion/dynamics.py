@@ -35,7 +35,7 @@ import numpy as np
 from .calendar import DT_YEARS
 from .params import PRODUCTS, ModelParams
 from .population import Population
-from .randomness import _TO_UNIT, Streams, WakeChain, threshold_bits
+from .randomness import Streams, WakeChain
 
 SMARTPHONE, MOBILE, FIBRE, SERVICES = range(4)
 
@@ -109,7 +109,7 @@ def use_codes(adopted: np.ndarray) -> np.ndarray:
 class Dynamics:
     """The step for one population, network and parameter set."""
 
-    def __init__(self, params: ModelParams, pop: Population, network, streams: Streams):
+    def __init__(self, params: ModelParams, pop: Population, network, streams: Streams, horizon: int):
         self.params = params
         self.pop = pop
         self.network = network
@@ -140,15 +140,13 @@ class Dynamics:
         has_cost = (self.price > 0) | (self.fee > 0)
         churn_max = self.churn * np.where(has_cost, 1.0 + params.churn_unaffordable_multiplier, 1.0)
         self.churn_max = -np.expm1(-churn_max * (1 + 1e-9) * DT_YEARS)
-        self.p_max_bits = [threshold_bits(x) for x in self.p_max]
         self.counts: np.ndarray | None = None  # (4, n) neighbours using each product (sparse networks)
-        # rare events (churn, members) as chains of Bernoulli(bound) successes
-        self.churn_wake = {
-            k: WakeChain(streams, f"churn.{PRODUCTS[k]}", self.churn_max[k], self.n)
-            for k in self.active
-            if self.churn[k] > 0
-        }
-        self.member_wake = WakeChain(streams, "members", self.member_prob, self.n)
+        # every monthly event as chains of successes of its bounding Bernoulli trial (see WakeChain)
+        # A household either lacks product k (it may adopt) or has it (it may give it up), so one chain
+        # per product, bounded by the larger of the two probabilities, serves both events.
+        self.bound = np.maximum(self.p_max, np.where(self.churn > 0, self.churn_max, 0.0))
+        self.wake = {k: WakeChain(streams, f"adopt.{PRODUCTS[k]}", self.bound[k], self.n, horizon) for k in self.active}
+        self.member_wake = WakeChain(streams, "members", self.member_prob, self.n, horizon)
 
     def recount(self, state: State) -> None:
         """Recompute the neighbour counts from the state (done at creation; call again after editing the
@@ -162,12 +160,6 @@ class Dynamics:
         if self.counts is None:
             self.recount(state)
         return self.counts[k, idx] * self.network.inv_degree[idx]
-
-    def _draw(self, process: str, t: int, idx: np.ndarray, bound_bits) -> tuple[np.ndarray, np.ndarray]:
-        """Households of idx whose draw lies below the bound, and their uniforms."""
-        bits = self.streams.bits(process, t, idx, self.n)
-        keep = bits < bound_bits
-        return idx[keep], bits[keep].astype(np.float64) * _TO_UNIT
 
     # ----------------------------------------------------------- pieces
     def price_factor(self, t: int) -> float:
@@ -192,46 +184,55 @@ class Dynamics:
         z = np.minimum(k * (c - c50), 700.0)
         return self._aff_scale / (1.0 + np.exp(z))
 
-    def ready(self, k: int, state: State, effects: MonthEffects) -> np.ndarray:
-        """Households that lack product k and whose prerequisites and infrastructure allow it."""
+    def ready(self, k: int, state: State, effects: MonthEffects, idx: np.ndarray | None = None) -> np.ndarray:
+        """Which of households ``idx`` (default: all) lack product k and have its prerequisites and
+        infrastructure (a bool array aligned with idx)."""
         a = state.adopted
-        ok = ~a[k]
+        sel = slice(None) if idx is None else idx
+        ok = ~a[k, sel]
         if k == MOBILE:
-            ok &= a[SMARTPHONE]
+            ok &= a[SMARTPHONE, sel]
             if not effects.mobile_coverage.all():
-                ok &= effects.mobile_coverage[self.pop.hamlet]
+                ok &= effects.mobile_coverage[self.pop.hamlet[sel]]
         elif k == FIBRE:
             if not effects.fibre_ready.all():
-                ok &= effects.fibre_ready[self.pop.hamlet]
+                ok &= effects.fibre_ready[self.pop.hamlet[sel]]
         elif k == SERVICES:
-            ok &= a[SMARTPHONE] & (a[MOBILE] | a[FIBRE])
+            ok &= a[SMARTPHONE, sel] & (a[MOBILE, sel] | a[FIBRE, sel])
         if state.never is not None:
-            ok &= ~state.never[k]
+            ok &= ~state.never[k, sel]
         return ok
 
     # ----------------------------------------------------------- the step
     def step(self, state: State, t: int, effects: MonthEffects) -> StepResult:
         """Advance ``state`` by month ``t`` (1-based index of the month being simulated), in place.
 
-        Implementation note (exact thinning): every household's hazard is bounded by lambda_max =
-        p + max(social) + o, because s, v, a and r are all at most 1. Each candidate's uniform u is drawn
-        first; only those with u < P(lambda_max) can adopt, so the neighbour share, affordability and
-        readiness are computed for those few households alone. The decisions are identical to computing
-        P for everyone and comparing with the same u. Churn and further smartphone users, rare events
-        with a fixed bound, follow ``WakeChain``s: only the households whose bounding trial succeeds this
-        month are looked at.
+        Implementation note (thinning): every household's hazard is bounded by lambda_max =
+        p + max(social) + o, because s, v, a and r are all at most 1, so P <= P_max = 1 - exp(-lambda_max/12).
+        Each event is simulated as a ``WakeChain`` of successes of its Bernoulli(P_max) trial, and a
+        household whose trial succeeds in month t adopts with probability P / P_max, computed from the
+        state at the start of the month. This is the hazard model in law; the neighbour share,
+        affordability and readiness are computed only for those few households. The bounds depend on
+        the parameters alone, never on the levers, so scenarios share their random numbers exactly.
+        Giving a product up shares the product's chain (a household either lacks the product or has it);
+        further smartphone users have their own chain.
         """
         prm = self.params
         n = self.n
         a = state.adopted
         adopted: dict[int, np.ndarray] = {}
         lapsed: dict[int, np.ndarray] = {}
+        due_users: dict[int, np.ndarray] = {}
         for k in self.active:
-            idx = np.flatnonzero(self.ready(k, state, effects))
-            sub, us = self._draw(f"adopt.{PRODUCTS[k]}", t, idx, self.p_max_bits[k])
+            due = self.wake[k].due(t)
+            if self.churn[k] > 0:
+                due_users[k] = due[a[k, due]]
+            sub = due[self.ready(k, state, effects, due)]
             if sub.size == 0:
                 adopted[k] = sub
                 continue
+            # conditional on a success of the bounding trial, adopt with probability P / bound
+            us = self.streams.uniforms(f"adopt.{PRODUCTS[k]}", t, sub, n) * self.bound[k]
             s = self.neighbour_share(k, sub, state)
             if prm.mechanism == "hazard":
                 social = self.q[k] * s
@@ -247,11 +248,8 @@ class Dynamics:
             if w > 0:
                 lam = lam * (1.0 - w + w * state.skill[sub])
             adopted[k] = sub[us < -np.expm1(-lam * DT_YEARS)]
-        for k, chain in self.churn_wake.items():
-            due = chain.due(t)
-            sub = due[a[k, due]]
-            # conditional on a success of the bounding trial, accept with P / P_max
-            us = self.streams.uniforms(f"churn.{PRODUCTS[k]}", t, sub, n) * self.churn_max[k]
+        for k, sub in due_users.items():
+            us = self.streams.uniforms(f"churn.{PRODUCTS[k]}", t, sub, n) * self.bound[k]
             lam = np.full(sub.shape[0], self.churn[k])
             if (self.price[k] > 0 or self.fee[k] > 0) and sub.size:
                 aff = self.affordability(self.cost_share(k, sub, t, effects))

@@ -99,7 +99,7 @@ class AdoptionModel(mesa.Model):
             check_choice("agents", agents, ("auto", "True", "False"))
         self.population = build_population(place, params, self.streams.generator("population"), scale)
         self.network = build_network(self.population, params, self.streams.generator("network"))
-        self.dynamics = Dynamics(params, self.population, self.network, self.streams)
+        self.dynamics = Dynamics(params, self.population, self.network, self.streams, self.calendar.months)
         self.levers = list(levers)
         names = [lv.name for lv in self.levers]
         for lv in self.levers:

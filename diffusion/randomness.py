@@ -39,6 +39,10 @@ PROCESSES: tuple[str, ...] = (
     "wake.churn.fibre",
     "wake.churn.services",
     "wake.members",
+    "wake.adopt.smartphone",
+    "wake.adopt.mobile_data",
+    "wake.adopt.fibre",
+    "wake.adopt.services",
 )
 
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
@@ -104,40 +108,50 @@ class Streams:
 
 
 _TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
-NEVER = np.iinfo(np.int32).max
 
 
 class WakeChain:
-    """Months at which each household's Bernoulli(p) trial of a rare monthly event succeeds.
+    """Months at which each household's Bernoulli(p) trial of a monthly event succeeds.
 
-    A process that happens with probability at most ``p`` per household per month (churn, a further
-    member starting to use a phone) is simulated by drawing the gaps between successes of the monthly
-    Bernoulli(p) trials (geometric, from the ``wake.<process>`` stream keyed by household and month),
-    instead of a uniform for every household every month. At a success the caller accepts the event
-    with probability P_i / p. This is the same process in law, independent of the household's state
-    and of the levers (so common random numbers hold), and costs a comparison per household per month.
+    An event that happens with probability at most ``p`` per household per month (adopting a product,
+    giving one up, a further member starting to use a phone) is simulated by drawing the gaps between
+    successes of the monthly Bernoulli(p) trials (geometric, from the ``wake.<process>`` stream keyed by
+    household and month) instead of a uniform for every household every month. At a success the caller
+    accepts the event with probability P_i / p. This is the same process in law; it depends only on the
+    seed, the process and ``p`` (a function of the parameters, never of the levers or the state), so
+    common random numbers across scenarios hold exactly. A month costs one comparison per household and
+    the rest in proportion to the households whose trial succeeds.
+
+    Args:
+        streams: the run's streams.
+        process: the process name (its stream is ``wake.<process>``).
+        p: the bound on the monthly probability, 0..1.
+        n: households.
+        horizon: the last month that will be simulated.
     """
 
-    def __init__(self, streams: Streams, process: str, p: float, n: int):
-        self.streams, self.process, self.n = streams, process, n
-        self.log_q = float(np.log1p(-p)) if p < 1 else -np.inf
-        self.p = p
-        self.next = self._gap(0, np.arange(n))
+    def __init__(self, streams: Streams, process: str, p: float, n: int, horizon: int):
+        self.streams, self.process, self.n, self.horizon = streams, process, n, int(horizon)
+        self.p = float(p)
+        self.log_q = float(np.log1p(-self.p)) if self.p < 1 else -np.inf
+        dtype = np.int16 if self.horizon < np.iinfo(np.int16).max else np.int32
+        self.next = self._next(0, np.arange(n)).astype(dtype)
 
-    def _gap(self, t: int, idx: np.ndarray) -> np.ndarray:
-        if self.p <= 0:
-            return np.full(idx.size, NEVER, dtype=np.int32)
+    def _next(self, t: int, idx: np.ndarray) -> np.ndarray:
+        """The next month after t at which each household's trial succeeds (horizon + 1: not in the run)."""
+        if self.p <= 0 or idx.size == 0:
+            return np.full(idx.size, self.horizon + 1, dtype=np.int64)
         if self.p >= 1:
-            return np.full(idx.size, t + 1, dtype=np.int32)
+            return np.full(idx.size, t + 1, dtype=np.int64)
         u = self.streams.uniforms(f"wake.{self.process}", t, idx, self.n)
         gap = 1.0 + np.floor(np.log1p(-u) / self.log_q)
-        return np.minimum(t + gap, NEVER).astype(np.int32)
+        return np.minimum(t + gap, self.horizon + 1).astype(np.int64)
 
     def due(self, t: int) -> np.ndarray:
-        """Households whose trial succeeds in month t (and advance their chains)."""
+        """Households (sorted ids) whose trial succeeds in month t; their chains move on."""
         idx = np.flatnonzero(self.next == t)
         if idx.size:
-            self.next[idx] = self._gap(t, idx)
+            self.next[idx] = self._next(t, idx)
         return idx
 
 

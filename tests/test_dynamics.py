@@ -111,25 +111,27 @@ def _final(place="commune", months=36, seed=0, metric="share_internet", **kw):
 
 
 @pytest.mark.parametrize(
-    "low, high",
+    "low, high, pathwise",
     [
-        ({"q_smartphone": 0.2, "q_mobile_data": 0.2}, {"q_smartphone": 0.8, "q_mobile_data": 0.8}),
-        ({"income_mean_vnd": 2_000_000}, {"income_mean_vnd": 6_000_000}),
+        # q sets the bound of the thinning trials, so runs with different q share every random number
+        # but the adoption trials: the comparison holds in expectation
+        ({"q_smartphone": 0.2, "q_mobile_data": 0.2}, {"q_smartphone": 0.8, "q_mobile_data": 0.8}, False),
+        ({"income_mean_vnd": 2_000_000}, {"income_mean_vnd": 6_000_000}, True),
         ({"price_vnd_smartphone": 4_000_000, "monthly_fee_vnd_mobile_data": 300_000},
-         {"price_vnd_smartphone": 1_000_000, "monthly_fee_vnd_mobile_data": 50_000}),
+         {"price_vnd_smartphone": 1_000_000, "monthly_fee_vnd_mobile_data": 50_000}, True),
     ],
 )
-def test_direction_of_effects_with_common_random_numbers(low, high):
-    """Higher q, higher income, lower price: every replicate ends with at least as many adopters
-    (the same random numbers make the comparison exact), and more on average."""
+def test_direction_of_effects_with_common_random_numbers(low, high, pathwise):
+    """Higher q, higher income, lower price: more adopters on average; where the runs share all their
+    random numbers, every replicate ends with at least as many phone users."""
     lows, highs = [], []
-    for seed in range(3):
+    for seed in range(4):
         lo, a_lo = _final(seed=seed, **low)
         hi, a_hi = _final(seed=seed, **high)
         lows.append(lo)
         highs.append(hi)
-        # without churn of the phone, the low run's phone users are a subset of the high run's
-        assert not np.any(a_lo[SMARTPHONE] & ~a_hi[SMARTPHONE])
+        if pathwise:  # without churn of the phone, the low run's phone users are a subset of the high run's
+            assert not np.any(a_lo[SMARTPHONE] & ~a_hi[SMARTPHONE])
     assert np.mean(highs) > np.mean(lows)
 
 
