@@ -3,10 +3,12 @@
     diffusion run CONFIG [--out DIR] [--workers N] [--scheduler ADDRESS] [--fresh] [-v|-q]
     diffusion check CONFIG [-v|-q]
     diffusion check --reference [FILE]
+    diffusion report RESULTS_DIR [--language en|vi] [-q]
+    diffusion app [--host 127.0.0.1] [--port N] [--place thon_dong]
 
 Exit codes: 0 everything ran; 1 some runs failed (the others are kept) or the report could not be
-written; 2 a bad config or bad usage (nothing was run). Later issues add ``calibrate``, ``sensitivity``,
-``report`` and ``app`` to ``COMMANDS``.
+written; 2 a bad config or bad usage (nothing was run). ``report`` and ``app`` have their own parsers
+(see ``DELEGATED``).
 """
 
 from __future__ import annotations
@@ -151,8 +153,36 @@ def _check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-#: Subcommands: each adds its parser (later issues append calibrate, sensitivity, report, app).
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_run, _add_check]
+# ------------------------------------------------------- delegated commands
+def _report_main(argv: list[str]) -> int:
+    from .report import report_main
+
+    return report_main(argv)
+
+
+def _app_main(argv: list[str]) -> int:
+    try:
+        from .app import app_main
+    except ImportError as e:  # the optional viz extra is missing
+        log.error("diffusion app needs the optional 'viz' extra: pip install -e '.[viz]' (%s)", e)
+        return EXIT_USAGE
+    return app_main(argv)
+
+
+#: Commands with their own argument parsers: name -> (help, entry point taking the remaining arguments).
+DELEGATED: dict[str, tuple[str, Callable[[list[str]], int]]] = {
+    "report": ("draw the charts and write report.md/report.html of a results folder", _report_main),
+    "app": ("serve the interactive hamlet app (Mesa SolaraViz) on 127.0.0.1", _app_main),
+}
+
+
+def _add_delegated(sub: argparse._SubParsersAction) -> None:
+    for name, (text, _entry) in DELEGATED.items():
+        sub.add_parser(name, help=f"{text} (see 'diffusion {name} --help')", add_help=False)
+
+
+#: Subcommands: each adds its parser.
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_run, _add_check, _add_delegated]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -173,6 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``diffusion`` command; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in DELEGATED:
+        return DELEGATED[argv[0]][1](argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(args)
