@@ -3,11 +3,12 @@
     diffusion run CONFIG [--out DIR] [--workers N] [--scheduler ADDRESS] [--fresh] [-v|-q]
     diffusion check CONFIG [-v|-q]
     diffusion check --reference [FILE]
+    diffusion sensitivity CONFIG [--out DIR] [--workers N] [--scheduler ADDRESS] [--fresh] [-q]
     diffusion report RESULTS_DIR [--language en|vi] [-q]
     diffusion app [--host 127.0.0.1] [--port N] [--place thon_dong]
 
 Exit codes: 0 everything ran; 1 some runs failed (the others are kept) or the report could not be
-written; 2 a bad config or bad usage (nothing was run). ``report`` and ``app`` have their own parsers
+written; 2 a bad config or bad usage (nothing was run). ``sensitivity``, ``report`` and ``app`` have their own parsers
 (see ``DELEGATED``).
 """
 
@@ -139,6 +140,7 @@ def _check(args: argparse.Namespace) -> int:
     try:
         cfg = load_config(args.config)
         plan = make_plan(cfg)
+        notes = _check_analyses(cfg)
     except ConfigError as e:
         log.error("%s", e)
         return EXIT_USAGE
@@ -150,7 +152,28 @@ def _check(args: argparse.Namespace) -> int:
           f"{plan.setup.start} + {plan.setup.months} months; {len(plan.scenarios)} scenario(s){ref}, "
           f"{plan.replications} replications, {plan.design_points} design point(s): {plan.n_runs} runs in "
           f"{len(plan.tasks)} tasks.")
+    for note in notes:
+        print(note)
     return EXIT_OK
+
+
+def _check_analyses(cfg) -> list[str]:
+    """Validate the [sensitivity] and [calibration] tables when present (ConfigError before any run)."""
+    notes: list[str] = []
+    if cfg.data.get("sensitivity") is not None:
+        from .sensitivity import validate_sensitivity
+
+        spec = validate_sensitivity(cfg)
+        notes.append("[sensitivity]: ok.")
+        notes += [f"warning: {w}" for w in getattr(spec, "warnings", [])]
+    if cfg.data.get("calibration") is not None:
+        try:
+            from .calibration import validate_calibration
+        except ImportError:  # pragma: no cover - calibration is part of the package
+            return notes
+        validate_calibration(cfg)
+        notes.append("[calibration]: ok.")
+    return notes
 
 
 # ------------------------------------------------------- delegated commands
@@ -158,6 +181,12 @@ def _report_main(argv: list[str]) -> int:
     from .report import report_main
 
     return report_main(argv)
+
+
+def _sensitivity_main(argv: list[str]) -> int:
+    from .sensitivity import sensitivity_main
+
+    return sensitivity_main(argv)
 
 
 def _app_main(argv: list[str]) -> int:
@@ -171,6 +200,8 @@ def _app_main(argv: list[str]) -> int:
 
 #: Commands with their own argument parsers: name -> (help, entry point taking the remaining arguments).
 DELEGATED: dict[str, tuple[str, Callable[[list[str]], int]]] = {
+    "sensitivity": ("Sobol or Morris sensitivity analysis of a config's [sensitivity] table (SALib)",
+                    _sensitivity_main),
     "report": ("draw the charts and write report.md/report.html of a results folder", _report_main),
     "app": ("serve the interactive hamlet app (Mesa SolaraViz) on 127.0.0.1", _app_main),
 }

@@ -292,7 +292,7 @@ class ConfigFile(_Strict):
         None, description="Reserved; see the calibration issue (diffusion calibrate). Accepted, not checked yet."
     )
     sensitivity: dict[str, Any] | None = Field(
-        None, description="Reserved; see the sensitivity issue (diffusion sensitivity). Accepted, not checked yet."
+        None, description="Sensitivity analysis (Sobol or Morris with SALib) run by `diffusion sensitivity`; checked by `diffusion check` (see diffusion/sensitivity.py for its keys)."
     )
 
 
@@ -526,8 +526,9 @@ def reference_markdown() -> str:
         "",
         "## [calibration], [sensitivity]",
         "",
-        ("Reserved for `diffusion calibrate` and `diffusion sensitivity` (see their issues); accepted as tables and "
-        "not checked yet."),
+        ("`[sensitivity]` configures `diffusion sensitivity` (Sobol or Morris with SALib; keys in "
+        "diffusion/sensitivity.py and experiments/sensitivity_levers.toml); `[calibration]` configures "
+        "`diffusion calibrate` (pyABC; diffusion/calibration.py). `diffusion check` validates both."),
         "",
     ]
     return "\n".join(out)

@@ -213,6 +213,7 @@ def execute(
     window: int = 4,
     retries: int = 1,
     on_progress: Callable[[Task], None] | None = None,
+    work: Callable[..., Any] | None = None,
 ) -> list[Failure]:
     """Run ``tasks`` on an executor; call ``on_result`` for each finished task as soon as it returns.
 
@@ -224,6 +225,8 @@ def execute(
         window: tasks in flight at once (about twice the workers).
         retries: reruns of a failing task before it is recorded as failed.
         on_progress: called once per task when it is done or has finally failed.
+        work: the function run in the worker as ``work(task, execution)`` (default ``run_task``: every
+            monthly output of every run); it must be picklable (a module-level function).
 
     Returns:
         The tasks that failed, with their errors. Every other task has gone through ``on_result``.
@@ -242,7 +245,7 @@ def execute(
         n = st.executions.get(task.id, 0)
         st.executions[task.id] = n + 1
         try:
-            fut = pool.submit(run_task, task, n)
+            fut = pool.submit(work or run_task, task, n)
         except (BrokenExecutor, RuntimeError) as e:  # a broken or shut-down pool refuses new work
             fut = Future()
             fut.set_exception(e if isinstance(e, BrokenExecutor) else BrokenExecutor(str(e)))
