@@ -175,7 +175,7 @@ def parse_sizes(text: str) -> list[Size]:
             try:
                 n = int(float(item[:-1]) * 1000) if item.endswith("k") else int(item)
             except ValueError:
-                raise SystemExit(f"--sizes: {raw!r} is not a household count or one of {sorted(NAMED_SIZES)}")
+                raise SystemExit(f"--sizes: {raw!r} is not a household count or one of {sorted(NAMED_SIZES)}") from None
             if n < 2:
                 raise SystemExit(f"--sizes: {raw!r} must be at least 2 households")
             place, scale = ("thon_dong", n / 275) if n <= 1000 else ("quang_ninh", n / PROVINCE_HOUSEHOLDS)
@@ -466,7 +466,7 @@ def main(argv: list[str] | None = None) -> int:
         print(note)
 
     print()
-    for size, full, bass, mesa_t, _ in results:
+    for _size, full, bass, mesa_t, _ in results:
         if mesa_t is None:
             continue
         print(

@@ -163,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     est_full = fixed + full.n_runs * per_run_wall if spec.n != full_spec.n else wall
     print(f"\nour pipeline, measured: {wall:.1f} s wall ({execution:.1f} s running {md.n_runs:,} runs = "
           f"{per_run_wall * 1e3:.2f} ms wall per run on {args.workers} workers, "
-          f"{per_run_wall * args.workers * 1e3:.1f} ms per run per core; {fixed:.1f} s pool start-up ({startup:.1f} s), sampling, "
+          f"{per_run_wall * args.workers * 1e3:.1f} ms per run per core; "
+          f"{fixed:.1f} s pool start-up ({startup:.1f} s), sampling, "
           "analysis, tables)")
     label = "measured" if spec.n == full_spec.n else "extrapolated per run"
     print(f"our pipeline, full design ({label}): {est_full:.0f} s = {est_full / 60:.1f} min")

@@ -211,7 +211,9 @@ def model_params(place: str | None = None) -> dict[str, Any]:
             "type": "SliderInt", "value": d["visits_per_member"], "min": 0, "max": 30, "step": 1,
             "label": "Visits/member 0–30",
         },
-        "targeting": {"type": "Select", "value": d["targeting"], "values": list(TARGETING), "label": "Team visits first"},
+        "targeting": {
+            "type": "Select", "value": d["targeting"], "values": list(TARGETING), "label": "Team visits first"
+        },
         "fibre_date": {"type": "InputText", "value": d["fibre_date"], "label": "Fibre arrives (YYYY-MM)"},
         "p": {"type": "SliderFloat", "value": d["p"], "min": 0.0, "max": 0.2, "step": 0.005,
               "label": "p 0–0.2 /year"},
@@ -229,7 +231,8 @@ def readout_text(model: HamletModel) -> str:
     shares = " · ".join(
         f"{label} {100 * o[col]:.1f}%" for col, label, _ in PRODUCT_LINES
     )
-    return f"Month {model.steps} of {model.calendar.months} ({model.date}) · {shares} · spent {_mvnd(o['cum_cost_total'])}"
+    spent = _mvnd(o["cum_cost_total"])
+    return f"Month {model.steps} of {model.calendar.months} ({model.date}) · {shares} · spent {spent}"
 
 
 def settings_text(model: HamletModel) -> str:
@@ -413,7 +416,8 @@ def Readout(model: HamletModel):
         solara.HTML(tag="div", unsafe_innerHTML=quintile_table(model), style={"margin": "6px 0"})
         solara.Text(f"Settings in effect: {settings_text(model)}", style={"color": "#666", "font-size": "0.85em"})
         solara.Text("Change a setting in the sidebar, then press Reset to rebuild the hamlet with it "
-                    "(same seed: same households). Step moves one month.", style={"color": "#666", "font-size": "0.85em"})
+                    "(same seed: same households). Step moves one month.",
+                    style={"color": "#666", "font-size": "0.85em"})
 
 
 @_component
@@ -450,7 +454,9 @@ def Page():
     """One model per browser session, rebuilt by Reset from the sidebar's values."""
     model = solara.use_memo(lambda: HamletModel(**default_settings(), months=MONTHS), [])
     solara.Title("diffusion: a hamlet goes digital")
-    return SolaraViz(model, components=COMPONENTS, model_params=model_params(), name="diffusion — a hamlet goes digital")
+    return SolaraViz(
+        model, components=COMPONENTS, model_params=model_params(), name="diffusion — a hamlet goes digital"
+    )
 
 
 #: What ``solara run diffusion.app:page`` serves.
@@ -485,8 +491,12 @@ def server_command(host: str = "127.0.0.1", port: int = 8765) -> list[str]:
 
 def app_main(argv: list[str] | None = None) -> int:
     """``diffusion app``: serve the page until Ctrl-C. Returns the exit code."""
-    parser = argparse.ArgumentParser(prog="diffusion app", description="Serve the interactive hamlet app (Mesa SolaraViz).")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    parser = argparse.ArgumentParser(
+        prog="diffusion app", description="Serve the interactive hamlet app (Mesa SolaraViz)."
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)"
+    )
     parser.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
     parser.add_argument("--place", default="thon_dong", help=f"place the page starts with: {', '.join(APP_PLACES)}")
     args = parser.parse_args(argv)

@@ -801,7 +801,7 @@ def _check_design(sections: ConfigFile, uncertainties: list[UncertaintySpec],
         problems.append(("design.n", "is not used by sampler = 'full_factorial' (use levels)"))
     names = [u.name for u in uncertainties]
     if isinstance(design.levels, dict):
-        for k, v in design.levels.items():
+        for k in design.levels:
             if k not in names:
                 problems.append((f"design.levels.{_key_path(k)}", f"unknown uncertainty {k!r}{_hint(k, names)}"))
     levels = design.levels.values() if isinstance(design.levels, dict) else [design.levels]

@@ -292,7 +292,9 @@ class ConfigFile(_Strict):
         None, description="Reserved; see the calibration issue (diffusion calibrate). Accepted, not checked yet."
     )
     sensitivity: dict[str, Any] | None = Field(
-        None, description="Sensitivity analysis (Sobol or Morris with SALib) run by `diffusion sensitivity`; checked by `diffusion check` (see diffusion/sensitivity.py for its keys)."
+        None,
+        description="Sensitivity analysis (Sobol or Morris with SALib) run by `diffusion sensitivity`; checked by "
+        "`diffusion check` (see diffusion/sensitivity.py for its keys).",
     )
 
 

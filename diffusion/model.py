@@ -14,8 +14,9 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import partial
-from typing import Any, Iterable
+from typing import Any
 
 import mesa
 import numpy as np

@@ -14,7 +14,8 @@ import pandas as pd
 
 from .errors import ParameterError
 from .outputs import INDICATORS
-from .sources import Target, targets as default_targets
+from .sources import Target
+from .sources import targets as default_targets
 
 KEYS = ["replicate", "design_point", "month"]
 

@@ -15,7 +15,8 @@ from scipy.stats import norm
 
 from .errors import ParameterError, check_positive
 from .params import PRODUCTS, ModelParams
-from .sources import Place, place as get_place
+from .sources import Place
+from .sources import place as get_place
 
 #: Bounds of the age groups of the household head used in the outputs (years).
 AGE_GROUPS: tuple[str, ...] = ("under_35", "35_49", "50_64", "65_plus")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 from .errors import ParameterError
@@ -21,7 +21,7 @@ def _read_csv(name: str) -> list[dict[str, str]]:
     return [{k: unicodedata.normalize("NFC", v) for k, v in row.items()} for row in csv.DictReader(lines)]
 
 
-@lru_cache(maxsize=None)
+@cache
 def observations() -> tuple[dict[str, str], ...]:
     """Rows of observations.csv (place, indicator, value, unit, date, source_url, note)."""
     return tuple(_read_csv("observations.csv"))
@@ -41,7 +41,7 @@ class Place:
     source_url: str
 
 
-@lru_cache(maxsize=None)
+@cache
 def places() -> dict[str, Place]:
     """All place presets by key."""
     out = {}
@@ -82,7 +82,7 @@ class Target:
     note: str
 
 
-@lru_cache(maxsize=None)
+@cache
 def targets() -> tuple[Target, ...]:
     """The Resolution 09 targets (targets.csv)."""
     rows = _read_csv("targets.csv")

@@ -124,7 +124,7 @@ def scenario_comparison(results: pd.DataFrame, metrics: tuple[str, ...] = (
             bands = quantile_bands(results, metric)
             x_all = to_datetime64(bands["date"])
             first, last = x_all.min(), x_all.max()
-            for i, scn in enumerate(scenarios):
+            for scn in scenarios:
                 b = bands[bands["scenario"].astype(str) == scn] if "scenario" in bands.columns else bands
                 st = _draw.scenario_style(scn, scenarios, reference)
                 x = to_datetime64(b["date"])
@@ -182,7 +182,7 @@ def additional_adopters_chart(results: pd.DataFrame, reference: str | None = Non
                                      sharex=False, sharey=True, extra=0.9)
         ypos = np.arange(len(others))[::-1]
         for ax, ind in zip(axes, indicators):
-            for i, (scn, y) in enumerate(zip(others, ypos)):
+            for scn, y in zip(others, ypos):
                 st = _draw.scenario_style(scn, scenarios, reference)
                 q = _draw.quantiles_of(add.loc[add["scenario"].astype(str) == scn, f"additional_{ind}"])
                 _draw.point_range(ax, y, q, colour=st["color"], marker=st["marker"], gid=f"{ind}:{scn}")
