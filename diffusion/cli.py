@@ -3,13 +3,14 @@
     diffusion run CONFIG [--out DIR] [--workers N] [--scheduler ADDRESS] [--fresh] [-v|-q]
     diffusion check CONFIG [-v|-q]
     diffusion check --reference [FILE]
+    diffusion calibrate CONFIG [--out DIR] [--workers N] [--scheduler ADDRESS] [--fresh] [-q]
     diffusion sensitivity CONFIG [--out DIR] [--workers N] [--scheduler ADDRESS] [--fresh] [-q]
     diffusion report RESULTS_DIR [--language en|vi] [-q]
     diffusion app [--host 127.0.0.1] [--port N] [--place thon_dong]
 
 Exit codes: 0 everything ran; 1 some runs failed (the others are kept) or the report could not be
-written; 2 a bad config or bad usage (nothing was run). ``sensitivity``, ``report`` and ``app`` have their own parsers
-(see ``DELEGATED``).
+written; 2 a bad config or bad usage (nothing was run). ``calibrate``, ``sensitivity``, ``report`` and
+``app`` have their own parsers (see ``DELEGATED``).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def _setup_logging(args: argparse.Namespace) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     root.propagate = False
+    logging.getLogger("mesa").setLevel(logging.WARNING)  # Mesa logs every model step at INFO
 
 
 # ------------------------------------------------------------------ run
@@ -167,10 +169,8 @@ def _check_analyses(cfg) -> list[str]:
         notes.append("[sensitivity]: ok.")
         notes += [f"warning: {w}" for w in getattr(spec, "warnings", [])]
     if cfg.data.get("calibration") is not None:
-        try:
-            from .calibration import validate_calibration
-        except ImportError:  # pragma: no cover - calibration is part of the package
-            return notes
+        from .calibration import validate_calibration
+
         validate_calibration(cfg)
         notes.append("[calibration]: ok.")
     return notes
@@ -181,6 +181,12 @@ def _report_main(argv: list[str]) -> int:
     from .report import report_main
 
     return report_main(argv)
+
+
+def _calibrate_main(argv: list[str]) -> int:
+    from .calibration import main as calibration_main
+
+    return calibration_main(argv)
 
 
 def _sensitivity_main(argv: list[str]) -> int:
@@ -200,6 +206,8 @@ def _app_main(argv: list[str]) -> int:
 
 #: Commands with their own argument parsers: name -> (help, entry point taking the remaining arguments).
 DELEGATED: dict[str, tuple[str, Callable[[list[str]], int]]] = {
+    "calibrate": ("ABC-SMC calibration (pyABC) of a config's [calibration] table to observed rates",
+                  _calibrate_main),
     "sensitivity": ("Sobol or Morris sensitivity analysis of a config's [sensitivity] table (SALib)",
                     _sensitivity_main),
     "report": ("draw the charts and write report.md/report.html of a results folder", _report_main),

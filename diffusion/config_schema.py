@@ -289,7 +289,8 @@ class ConfigFile(_Strict):
     design: DesignSection | None = None
     outputs: OutputsSection = Field(default_factory=OutputsSection)
     calibration: dict[str, Any] | None = Field(
-        None, description="Reserved; see the calibration issue (diffusion calibrate). Accepted, not checked yet."
+        None, description="ABC-SMC calibration (pyABC) run by `diffusion calibrate`; checked by `diffusion check` "
+        "(see diffusion/calibration.py and docs/calibration.md for its keys)."
     )
     sensitivity: dict[str, Any] | None = Field(
         None,
