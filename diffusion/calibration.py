@@ -51,7 +51,6 @@ number of generations. ``fresh=True`` starts over.
 from __future__ import annotations
 
 import argparse
-import difflib
 import hashlib
 import json
 import logging
@@ -72,7 +71,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .calendar import Calendar
 from .config import ExperimentConfig, LeverSpec, load_config
-from .errors import ConfigError, DiffusionError, ParameterError
+from .errors import ConfigError, DiffusionError, ParameterError, did_you_mean
 from .outputs import metric_names
 from .params import PRODUCTS, ModelParams, ProductParams, all_parameter_names
 from .sources import places
@@ -260,11 +259,7 @@ def _path(loc: tuple[Any, ...]) -> str:
     return ".".join(parts)
 
 
-def _hint(word: Any, choices) -> str:
-    if not isinstance(word, str):
-        return ""
-    close = difflib.get_close_matches(word, list(choices), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+_hint = did_you_mean  # " (did you mean 'x'?)" or ""
 
 
 _MODELS_AT = {

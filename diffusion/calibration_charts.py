@@ -13,24 +13,11 @@ from matplotlib.patches import Patch
 from .charts import _draw, style
 from .charts.analysis import weighted_quantiles
 from .charts.data import to_datetime64
-from .charts.strings import check_language, metric_label
-
-_TXT = {
-    "title_targets": {"en": "Calibration targets against the posterior predictive distribution",
-                      "vi": "Mục tiêu hiệu chỉnh so với phân phối dự báo hậu nghiệm"},
-    "title_pair": {"en": "Posterior of the calibrated parameters (pairs)",
-                   "vi": "Phân phối hậu nghiệm của các tham số hiệu chỉnh (từng cặp)"},
-    "median": {"en": "posterior predictive median", "vi": "trung vị dự báo hậu nghiệm"},
-    "band": {"en": "90% predictive band", "vi": "khoảng dự báo 90%"},
-    "observed": {"en": "observed (bar: binomial 90% interval)", "vi": "quan sát (thanh: khoảng nhị thức 90%)"},
-    "bound": {"en": "observed bound", "vi": "ngưỡng quan sát"},
-    "check": {"en": "check only", "vi": "chỉ kiểm tra"},
-    "share": {"en": "share", "vi": "tỷ lệ"},
-}
+from .charts.strings import check_language, metric_label, tr
 
 
 def _t(key: str, lang: str) -> str:
-    return _TXT[key][lang]
+    return tr(f"calibration.{key}", lang)
 
 
 def targets_chart(predictive: pd.DataFrame, targets, lang: str = "en") -> Figure:

@@ -29,7 +29,6 @@ Example:
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import re
@@ -62,7 +61,7 @@ from .config_schema import (
     lever_settings,
     reference_markdown,
 )
-from .errors import ConfigError, DiffusionError, ParameterError
+from .errors import ConfigError, DiffusionError, ParameterError, did_you_mean
 from .levers import LEVER_TYPES, Lever, LeverContext, make_lever
 from .outputs import metric_names
 from .params import PRODUCTS, ModelParams, ProductParams, all_parameter_names
@@ -350,11 +349,7 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _hint(word: Any, choices: list[str]) -> str:
-    if not isinstance(word, str):
-        return ""
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+_hint = did_you_mean  # " (did you mean 'x'?)" or ""
 
 
 # ------------------------------------------------------------ pydantic -> messages

@@ -65,17 +65,18 @@ def check_whole(name: str, value: object, minimum: int = 0, where: str | None = 
 def check_choice(name: str, value: object, choices: tuple[str, ...] | list[str], where: str | None = None) -> str:
     """Return ``value`` if it is one of ``choices``, else raise ParameterError listing them."""
     if not isinstance(value, str) or value not in choices:
-        hint = _did_you_mean(value, choices)
+        hint = did_you_mean(value, choices)
         raise ParameterError(name, value, f"one of {', '.join(map(repr, choices))}{hint}", where)
     return value
 
 
-def _did_you_mean(value: object, choices) -> str:
+def did_you_mean(value: object, choices) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``choices`` to ``value``, or "" when none is close."""
     import difflib
 
     if not isinstance(value, str):
         return ""
-    close = difflib.get_close_matches(value, list(choices), n=1)
+    close = difflib.get_close_matches(value, [str(c) for c in choices], n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from .calendar import Calendar
 from .dynamics import FIBRE, SMARTPHONE, MonthEffects, State, StepResult
-from .errors import ParameterError, check_choice, check_rate, check_share, check_whole
+from .errors import ParameterError, check_choice, check_rate, check_share, check_whole, did_you_mean
 from .params import PRODUCTS
 
 ELIGIBILITY: tuple[str, ...] = ("poor", "near_poor", "elderly_only", "all")
@@ -555,10 +555,7 @@ def make_lever(kind: str, name: str | None = None, **settings) -> Lever:
     allowed |= {"name", "start", "end", "enabled"}
     for key in settings:
         if key not in allowed:
-            import difflib
-
-            close = difflib.get_close_matches(key, sorted(allowed), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = did_you_mean(key, sorted(allowed))
             raise ParameterError(key, settings[key], f"a setting of {kind}: {', '.join(sorted(allowed))}{hint}",
                                  name or kind)
     return cls(name=name, **settings)

@@ -14,7 +14,15 @@ import dataclasses
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from .errors import ParameterError, check_choice, check_positive, check_rate, check_share, check_whole
+from .errors import (
+    ParameterError,
+    check_choice,
+    check_positive,
+    check_rate,
+    check_share,
+    check_whole,
+    did_you_mean,
+)
 
 PRODUCTS: tuple[str, ...] = ("smartphone", "mobile_data", "fibre", "services")
 MECHANISMS: tuple[str, ...] = ("hazard", "threshold")
@@ -310,7 +318,4 @@ def all_parameter_names() -> list[str]:
 
 
 def _suggest(key: str) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(key, all_parameter_names(), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    return did_you_mean(key, all_parameter_names())

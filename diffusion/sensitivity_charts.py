@@ -13,16 +13,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from .charts import _draw, style
-from .charts.strings import check_language, metric_label
-
-_TITLE = {
-    "en": "Convergence: indices from half of the design (open) against the whole design (filled)",
-    "vi": "Hội tụ: chỉ số từ một nửa thiết kế (rỗng) so với toàn bộ thiết kế (đặc)",
-}
-_AXIS = {"ST": {"en": "Total-order index ST (0–1)", "vi": "Chỉ số tổng ST (0–1)"},
-         "mu_star": {"en": "μ* (outcome units per range)", "vi": "μ* (đơn vị kết quả trên khoảng)"}}
-_LEGEND = {"en": ("half of the base samples, n = {n}", "all base samples, n = {n}"),
-           "vi": ("một nửa mẫu cơ sở, n = {n}", "toàn bộ mẫu cơ sở, n = {n}")}
+from .charts.strings import check_language, metric_label, tr
 
 
 def convergence_chart(conv: pd.DataFrame, lang: str = "en", index: str | None = None) -> Figure:
@@ -57,16 +48,16 @@ def convergence_chart(conv: pd.DataFrame, lang: str = "en", index: str | None = 
             ax.set_yticks(list(y.values()), order)
             ax.axvline(0, color="#555555", linewidth=0.8)
             _draw.panel_title(ax, metric_label(out, lang, short=True))
-            ax.set_xlabel(_AXIS.get(index, {}).get(lang, index))
+            ax.set_xlabel(tr(f"sensitivity.axis_{index}", lang) if index in ("ST", "mu_star") else index)
             style.number_axis(ax, "x", lang)
             ax.grid(axis="y", visible=False)
             ax.grid(axis="x", visible=True)
-        _draw.title(fig, _TITLE[lang])
+        _draw.title(fig, tr("sensitivity.convergence_title", lang))
         handles = []
         if len(ns) > 1:
             handles.append(Line2D([], [], linestyle="none", marker="o", color="black", markerfacecolor="white",
-                                  label=_LEGEND[lang][0].format(n=ns[0])))
+                                  label=tr("sensitivity.legend_half", lang, n=ns[0])))
         handles.append(Line2D([], [], linestyle="none", marker="o", color="black",
-                              label=_LEGEND[lang][1].format(n=ns[-1])))
+                              label=tr("sensitivity.legend_all", lang, n=ns[-1])))
         _draw.legend(fig, handles, ncols=len(handles))
     return fig

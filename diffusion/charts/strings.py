@@ -306,6 +306,27 @@ STRINGS: dict[str, dict[str, str]] = {
     "word.yes": {"en": "yes", "vi": "có"},
     "word.never": {"en": "not reached", "vi": "chưa đạt"},
     "word.unknown": {"en": "unknown", "vi": "không rõ"},
+    # ------------------------------------------------------------------ calibration charts
+    "calibration.title_targets": {"en": "Calibration targets against the posterior predictive distribution",
+                                  "vi": "Mục tiêu hiệu chỉnh so với phân phối dự báo hậu nghiệm"},
+    "calibration.title_pair": {"en": "Posterior of the calibrated parameters (pairs)",
+                               "vi": "Phân phối hậu nghiệm của các tham số hiệu chỉnh (từng cặp)"},
+    "calibration.median": {"en": "posterior predictive median", "vi": "trung vị dự báo hậu nghiệm"},
+    "calibration.band": {"en": "90% predictive band", "vi": "khoảng dự báo 90%"},
+    "calibration.observed": {"en": "observed (bar: binomial 90% interval)",
+                             "vi": "quan sát (thanh: khoảng nhị thức 90%)"},
+    "calibration.bound": {"en": "observed bound", "vi": "ngưỡng quan sát"},
+    "calibration.check": {"en": "check only", "vi": "chỉ kiểm tra"},
+    "calibration.share": {"en": "share", "vi": "tỷ lệ"},
+    # ------------------------------------------------------------------ sensitivity convergence chart
+    "sensitivity.convergence_title": {
+        "en": "Convergence: indices from half of the design (open) against the whole design (filled)",
+        "vi": "Hội tụ: chỉ số từ một nửa thiết kế (rỗng) so với toàn bộ thiết kế (đặc)",
+    },
+    "sensitivity.axis_ST": {"en": "Total-order index ST (0–1)", "vi": "Chỉ số tổng ST (0–1)"},
+    "sensitivity.axis_mu_star": {"en": "μ* (outcome units per range)", "vi": "μ* (đơn vị kết quả trên khoảng)"},
+    "sensitivity.legend_half": {"en": "half of the base samples, n = {n}", "vi": "một nửa mẫu cơ sở, n = {n}"},
+    "sensitivity.legend_all": {"en": "all base samples, n = {n}", "vi": "toàn bộ mẫu cơ sở, n = {n}"},
 }
 
 _MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
