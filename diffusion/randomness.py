@@ -162,15 +162,16 @@ def threshold_bits(prob: float) -> np.uint64:
 
 def splitmix_bits(key: np.uint64, counter: np.ndarray) -> np.ndarray:
     """SplitMix64 output for stream ``key`` at positions ``counter`` (consumed), top 53 bits."""
-    x = counter
-    with np.errstate(over="ignore"):
-        x *= _GAMMA
-        x += key
-        x ^= x >> np.uint64(30)
-        x *= _M1
-        x ^= x >> np.uint64(27)
-        x *= _M2
-        x ^= x >> np.uint64(31)
+    x = np.asarray(counter, dtype=np.uint64)
+    if x.ndim == 0:  # scalar arithmetic would warn on the intended wrap-around; arrays wrap silently
+        x = x.reshape(1)
+    x *= _GAMMA
+    x += key
+    x ^= x >> np.uint64(30)
+    x *= _M1
+    x ^= x >> np.uint64(27)
+    x *= _M2
+    x ^= x >> np.uint64(31)
     x >>= np.uint64(11)
     return x
 
