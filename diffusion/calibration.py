@@ -67,13 +67,14 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from .calendar import Calendar
 from .config import ExperimentConfig, LeverSpec, load_config
+from .config_schema import StrictModel
 from .errors import ConfigError, DiffusionError, ParameterError, did_you_mean
 from .outputs import metric_names
-from .params import PRODUCTS, ModelParams, ProductParams, all_parameter_names
+from .params import ModelParams, parameter_aliases
 from .sources import places
 
 log = logging.getLogger(__name__)
@@ -91,11 +92,7 @@ ROLES = ("fit", "check")
 
 
 # ======================================================================== schema
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
-
-
-class PriorSection(_Strict):
+class PriorSection(StrictModel):
     dist: Literal["uniform", "loguniform", "normal"] = "uniform"
     lower: float | None = None
     upper: float | None = None
@@ -103,7 +100,7 @@ class PriorSection(_Strict):
     sd: float | None = None
 
 
-class SetupSection(_Strict):
+class SetupSection(StrictModel):
     place: str
     scale: float | None = None
     start: str | None = None
@@ -113,7 +110,7 @@ class SetupSection(_Strict):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
-class TargetSection(_Strict):
+class TargetSection(StrictModel):
     setup: str | None = None
     place: str | None = None
     indicator: str
@@ -125,7 +122,7 @@ class TargetSection(_Strict):
     role: Literal["fit", "check"] = "fit"
 
 
-class CalibrationSection(_Strict):
+class CalibrationSection(StrictModel):
     population_size: int = Field(100, ge=2)
     generations: int = Field(5, ge=1)
     min_epsilon: float = Field(1.0, ge=0)
@@ -320,14 +317,6 @@ def parse_value(value: float | str) -> tuple[str, float]:
     return op, v
 
 
-def _flat_param_names() -> dict[str, str]:
-    names = {n: n for n in all_parameter_names()}
-    for p in PRODUCTS:
-        for f in ProductParams.__dataclass_fields__:
-            names[f"{f}_{p}"] = f"{p}.{f}"
-    return names
-
-
 def _flatten_priors(tables: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """``[calibration.priors.smartphone.q]`` (unquoted) nests tables: flatten to "smartphone.q"."""
     out: dict[str, Any] = {}
@@ -379,7 +368,7 @@ def validate_calibration(cfg: ExperimentConfig | str | Path, *, build: bool = Tr
     problems: list[tuple[str, str]] = []
     exp = cfg.experiment
     # ---------------------------------------------------------------- priors
-    pnames = _flat_param_names()
+    pnames = parameter_aliases()
     priors: list[PriorSpec] = []
     if not sec.priors:
         problems.append(("calibration.priors", "needs at least one free parameter"))

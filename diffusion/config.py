@@ -36,7 +36,6 @@ import tomllib
 import typing
 import unicodedata
 from dataclasses import dataclass, field
-from dataclasses import fields as dc_fields
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +63,7 @@ from .config_schema import (
 from .errors import ConfigError, DiffusionError, ParameterError, did_you_mean
 from .levers import LEVER_TYPES, Lever, LeverContext, make_lever
 from .outputs import metric_names
-from .params import PRODUCTS, ModelParams, ProductParams, all_parameter_names
+from .params import PRODUCTS, ModelParams, parameter_aliases
 from .sources import places
 
 
@@ -128,7 +127,7 @@ class UncertaintySpec:
 
     @property
     def path(self) -> str:
-        return f"uncertainties.{_key_path(self.name)}"
+        return f"uncertainties.{key_path(self.name)}"
 
     def extremes(self) -> list[Any]:
         """Values at the edges of the distribution, used to check the parameter at config time."""
@@ -248,7 +247,7 @@ def load_config_data(
         raise ConfigError(source, "must be a TOML document of tables")
     data = _nfc(data)
     base = Path(base_dir) if base_dir is not None else Path.cwd()
-    sections = _validate(ConfigFile, data, (), source)
+    sections = validate_table(ConfigFile, data, (), source)
     exp = sections.experiment
 
     problems: list[tuple[str, str]] = []
@@ -329,7 +328,7 @@ def _raise(source: str, problems: list[tuple[str, str]]) -> None:
         raise ConfigError(source, seen)
 
 
-def _key_path(key: Any) -> str:
+def key_path(key: Any) -> str:
     key = str(key)
     return key if re.match(r"^[A-Za-z0-9_\-]+$", key) else json.dumps(key, ensure_ascii=False)
 
@@ -340,7 +339,7 @@ def _join(loc: tuple[Any, ...]) -> str:
         if isinstance(seg, int):
             out += f"[{seg}]"
         else:
-            out += ("." if out else "") + _key_path(seg)
+            out += ("." if out else "") + key_path(seg)
     return out
 
 
@@ -366,7 +365,7 @@ _ALLOWED: dict[str, str] = {
 }
 
 
-def _validate(model: type[BaseModel], data: Any, prefix: tuple[Any, ...], source: str,
+def validate_table(model: type[BaseModel], data: Any, prefix: tuple[Any, ...], source: str,
               problems: list[tuple[str, str]] | None = None) -> Any:
     """``model.model_validate(data)``; errors become (path, text) problems, raised unless a list is given."""
     try:
@@ -532,7 +531,7 @@ def _check_lever_table(name: str, table: dict[str, Any], prefix: tuple[Any, ...]
         kind = base_kind
         model = LEVER_OVERRIDE_MODELS[kind]
     before = len(problems)
-    _validate(model, table, prefix, "", problems)
+    validate_table(model, table, prefix, "", problems)
     if len(problems) > before:
         return None, None
     settings = {k: v for k, v in table.items() if k != "kind"}
@@ -572,7 +571,7 @@ def _resolve_scenarios(sections: ConfigFile, data: dict[str, Any], levers: dict[
     base_origins.update({f"levers.{n}.{k}": f"levers.{n}.{k}" for n, lv in levers.items() for k in lv.settings})
     refs = [n for n, s in sections.scenarios.items() if s.reference]
     if len(refs) > 1:
-        problems.append((f"scenarios.{_key_path(refs[1])}.reference",
+        problems.append((f"scenarios.{key_path(refs[1])}.reference",
                          (f"true is not allowed: at most one scenario is the reference, and {', '.join(refs)} are "
                           "all marked reference = true")))
     raw_scenarios = data.get("scenarios", {})
@@ -584,7 +583,7 @@ def _resolve_scenarios(sections: ConfigFile, data: dict[str, Any], levers: dict[
         if not name.strip():
             problems.append(("scenarios", "a scenario name must not be empty"))
             continue
-        sp = f"scenarios.{_key_path(name)}"
+        sp = f"scenarios.{key_path(name)}"
         p, o = _flat_model(scn.model, f"{sp}.model")
         params = {**base_params, **p}
         origins = {**base_origins, **o}
@@ -595,7 +594,7 @@ def _resolve_scenarios(sections: ConfigFile, data: dict[str, Any], levers: dict[
                 continue  # the lever itself is invalid: already reported
             if base is None and "kind" not in table:
                 known = list(levers)
-                problems.append((f"{sp}.levers.{_key_path(lname)}",
+                problems.append((f"{sp}.levers.{key_path(lname)}",
                                  (f"unknown lever {lname!r}{_hint(lname, known)}: a scenario overrides a lever of "
                                   f"[levers] ({', '.join(known) or 'none defined'}) or defines a new one with its "
                                   "kind")))
@@ -607,7 +606,7 @@ def _resolve_scenarios(sections: ConfigFile, data: dict[str, Any], levers: dict[
             merged = {**(base.settings if base else {}), **settings}
             specs[lname] = LeverSpec(kind, lname, merged)
             for k in settings:
-                origins[f"levers.{lname}.{k}"] = f"{sp}.levers.{_key_path(lname)}.{k}"
+                origins[f"levers.{lname}.{k}"] = f"{sp}.levers.{key_path(lname)}.{k}"
         out[name] = ScenarioSpec(name, scn.description, scn.reference, params, list(specs.values()), origins)
     return out, (refs[0] if refs else None)
 
@@ -630,16 +629,7 @@ def _flatten_uncertainties(tables: dict[str, Any], prefix: str = "") -> dict[str
     return out
 
 
-def _flat_param_names() -> dict[str, str]:
-    """Accepted parameter names -> canonical flat key of ModelParams.with_overrides."""
-    names = {n: n for n in all_parameter_names()}
-    for p in PRODUCTS:
-        for f in dc_fields(ProductParams):
-            names[f"{f.name}_{p}"] = f"{p}.{f.name}"
-    return names
-
-
-def _param_is_integer(target: tuple[str, ...], scenarios: dict[str, ScenarioSpec]) -> bool:
+def param_is_integer(target: tuple[str, ...], scenarios: dict[str, ScenarioSpec]) -> bool:
     if target[0] == "model":
         key = target[1]
         if "." in key:
@@ -660,13 +650,13 @@ def _resolve_uncertainties(tables: dict[str, Any], scenarios: dict[str, Scenario
     out: list[UncertaintySpec] = []
     draws: dict[str, Any] = {}
     flat = _flatten_uncertainties(tables)
-    pnames = _flat_param_names()
+    pnames = parameter_aliases()
     lever_kinds: dict[str, str] = {}
     for scn in scenarios.values():
         for lv in scn.levers:
             lever_kinds.setdefault(lv.name, lv.kind)
     for name, table in flat.items():
-        path = f"uncertainties.{_key_path(name)}"
+        path = f"uncertainties.{key_path(name)}"
         # which parameter
         if name.startswith("levers."):
             parts = name.split(".")
@@ -693,7 +683,7 @@ def _resolve_uncertainties(tables: dict[str, Any], scenarios: dict[str, Scenario
         if not isinstance(table, dict):
             problems.append((path, f"{_show(table)} is not allowed: a table (lower, upper, dist, ...)"))
             continue
-        sec = _validate(UncertaintySection, table, ("uncertainties", name), "", problems)
+        sec = validate_table(UncertaintySection, table, ("uncertainties", name), "", problems)
         if sec is None:
             continue
         spec = _check_distribution(name, path, target, sec, scenarios, problems)
@@ -762,7 +752,7 @@ def _check_distribution(name: str, path: str, target: tuple[str, ...], sec: Unce
         problems.append((f"{path}.mean", f"{sec.mean!r} is not allowed: a value between lower and upper"))
     if len(problems) > before:
         return None
-    integer = sec.integer if sec.integer is not None else _param_is_integer(target, scenarios)
+    integer = sec.integer if sec.integer is not None else param_is_integer(target, scenarios)
     return UncertaintySpec(
         name=name,
         target=target,
@@ -798,7 +788,7 @@ def _check_design(sections: ConfigFile, uncertainties: list[UncertaintySpec],
     if isinstance(design.levels, dict):
         for k in design.levels:
             if k not in names:
-                problems.append((f"design.levels.{_key_path(k)}", f"unknown uncertainty {k!r}{_hint(k, names)}"))
+                problems.append((f"design.levels.{key_path(k)}", f"unknown uncertainty {k!r}{_hint(k, names)}"))
     levels = design.levels.values() if isinstance(design.levels, dict) else [design.levels]
     for v in levels:
         if v < 1:
@@ -826,7 +816,7 @@ def param_path(scn: ScenarioSpec, key: str) -> str:
 
 def lever_path(scn: ScenarioSpec, lever: str, setting: str) -> str:
     """Config path of a lever setting as set for scenario ``scn``."""
-    return scn.origins.get(f"levers.{lever}.{setting}", f"levers.{_key_path(lever)}.{setting}")
+    return scn.origins.get(f"levers.{lever}.{setting}", f"levers.{key_path(lever)}.{setting}")
 
 
 def _param_problem(scn: ScenarioSpec, e: ParameterError) -> tuple[str, str]:
@@ -882,7 +872,7 @@ def _check_objects(scn: ScenarioSpec, cal: Calendar, problems: list[tuple[str, s
     except ParameterError as e:
         problems.append(_param_problem(scn, e))
     except (TypeError, ValueError) as e:
-        problems.append((f"scenarios.{_key_path(scn.name)}.model", f"cannot be used: {e}"))
+        problems.append((f"scenarios.{key_path(scn.name)}.model", f"cannot be used: {e}"))
     for lv in scn.levers:
         try:
             lv.build()

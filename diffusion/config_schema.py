@@ -61,7 +61,7 @@ _LEVER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 
 
 # ======================================================================== schema
-class _Strict(BaseModel):
+class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
@@ -74,7 +74,7 @@ def _month(value: str | None) -> str | None:
     return value
 
 
-class ExperimentSection(_Strict):
+class ExperimentSection(StrictModel):
     """What is run: the experiment's name, time window, replications and root seed."""
 
     name: str = Field(
@@ -107,7 +107,7 @@ class ExperimentSection(_Strict):
         return _month(value)
 
 
-class PopulationSection(_Strict):
+class PopulationSection(StrictModel):
     """Where: the place preset and its size."""
 
     place: str = Field(
@@ -161,13 +161,13 @@ def _build_product_section() -> type[BaseModel]:
         f.name: (hints[f.name] | None, Field(None, description=docs.get(f.name, "")))
         for f in dc_fields(ProductParams)
     }
-    return create_model("ProductSection", __base__=_Strict, __doc__="Parameters of one product.", **fdefs)
+    return create_model("ProductSection", __base__=StrictModel, __doc__="Parameters of one product.", **fdefs)
 
 
 ProductSection = _build_product_section()
 ProductsSection = create_model(
     "ProductsSection",
-    __base__=_Strict,
+    __base__=StrictModel,
     __doc__="Per-product parameters, [model.products.<product>].",
     **{p: (ProductSection | None, Field(None, description=f"Parameters of {p}.")) for p in PRODUCTS},
 )
@@ -189,7 +189,7 @@ def _build_model_section() -> type[BaseModel]:
         fdefs[f.name] = (typ | None, Field(None, description=docs.get(f.name, "")))
     return create_model(
         "ModelSection",
-        __base__=_Strict,
+        __base__=StrictModel,
         __doc__="Model mechanism and parameters (any ModelParams field; omitted ones keep the model default).",
         **fdefs,
     )
@@ -198,7 +198,7 @@ def _build_model_section() -> type[BaseModel]:
 ModelSection = _build_model_section()
 
 
-class ScenarioSection(_Strict):
+class ScenarioSection(StrictModel):
     """A named variant: overrides of lever settings and model parameters."""
 
     description: str = Field("", description="What the scenario represents.")
@@ -215,7 +215,7 @@ class ScenarioSection(_Strict):
     )
 
 
-class UncertaintySection(_Strict):
+class UncertaintySection(StrictModel):
     """How an uncertain parameter varies across design points."""
 
     dist: Literal[DISTRIBUTIONS] | None = Field(  # type: ignore[valid-type]
@@ -245,7 +245,7 @@ class UncertaintySection(_Strict):
     column: str | None = Field(None, description="Column of the draws file (default: the parameter's name).")
 
 
-class DesignSection(_Strict):
+class DesignSection(StrictModel):
     """How the uncertainties are sampled into design points."""
 
     sampler: Literal[SAMPLERS] = Field(  # type: ignore[valid-type]
@@ -261,7 +261,7 @@ class DesignSection(_Strict):
     )
 
 
-class OutputsSection(_Strict):
+class OutputsSection(StrictModel):
     """What the report shows."""
 
     language: Literal["en", "vi"] = Field("en", description="Language of chart and table labels: en or vi.")
@@ -275,7 +275,7 @@ class OutputsSection(_Strict):
     )
 
 
-class ConfigFile(_Strict):
+class ConfigFile(StrictModel):
     """A whole config file."""
 
     experiment: ExperimentSection
@@ -382,7 +382,7 @@ def _lever_model(kind: str, partial: bool) -> type[BaseModel]:
     cls = LEVER_TYPES[kind]
     model = create_model(
         f"{cls.__name__}{'Override' if partial else 'Settings'}",
-        __base__=_Strict,
+        __base__=StrictModel,
         __doc__=(inspect.getdoc(cls) or "").split("\n\n")[0],
         __validators__={"_dates": field_validator("start", "end")(_month_validator)},
         **fdefs,

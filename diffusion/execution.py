@@ -102,7 +102,7 @@ def run_task(task: Task, execution: int = 0) -> TaskResult:
     if log_file:
         with open(log_file, "a", encoding="utf-8") as fh:
             fh.write(f"{task.id}\n")
-    _test_crash(task.id, execution)
+    test_crash_hook(task.id, execution)
     results = [run_one(task.setup, run) for run in task.runs]
     hamlets = [r.by_hamlet for r in results if r.by_hamlet is not None]
     return TaskResult(
@@ -122,7 +122,7 @@ def _crash_items() -> list[tuple[str, str]]:
     return items
 
 
-def _test_crash(task_id: str, execution: int) -> None:
+def test_crash_hook(task_id: str, execution: int) -> None:
     for key, mode in _crash_items():
         if key != task_id or (mode.endswith("once") and execution > 0):
             continue

@@ -317,5 +317,15 @@ def all_parameter_names() -> list[str]:
     return names
 
 
+def parameter_aliases() -> dict[str, str]:
+    """Every accepted parameter name -> its canonical name for ``with_overrides`` ("q_smartphone" ->
+    "smartphone.q"; top-level and dotted names map to themselves)."""
+    names = {n: n for n in all_parameter_names()}
+    for p in PRODUCTS:
+        for f in _PRODUCT_FIELDS:
+            names[f"{f}_{p}"] = f"{p}.{f}"
+    return names
+
+
 def _suggest(key: str) -> str:
     return did_you_mean(key, all_parameter_names())

@@ -129,7 +129,7 @@ def _bounded(u: UncertaintySpec) -> bool:
     return u.dist in ("normal", "lognormal") and u.lower is not None and u.upper is not None
 
 
-def _ppf(u: UncertaintySpec, q: np.ndarray) -> np.ndarray:
+def ppf(u: UncertaintySpec, q: np.ndarray) -> np.ndarray:
     """Quantiles q (0..1) of the uncertainty's distribution (choice/empirical excluded)."""
     from scipy import stats
 
@@ -179,7 +179,7 @@ def make_design(cfg: ExperimentConfig) -> pd.DataFrame | None:
                 rows = np.minimum((q * len(u.values)).astype(np.int64), len(u.values) - 1)
                 v = np.array([u.values[i] for i in rows], dtype=object)
             else:
-                v = _ppf(u, q)
+                v = ppf(u, q)
             if u.integer and u.dist != "choice":
                 v = np.round(np.asarray(v, dtype=float))
             out[u.name] = [_plain(x, u.integer) for x in v]

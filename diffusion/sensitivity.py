@@ -59,16 +59,15 @@ from .config import (
     LeverSpec,
     ScenarioSpec,
     UncertaintySpec,
-    _flat_param_names,
-    _hint,
-    _key_path,
-    _param_is_integer,
-    _validate,
     check_value,
+    key_path,
+    param_is_integer,
+    validate_table,
 )
-from .config_schema import _Strict, lever_settings
-from .errors import ConfigError
-from .plan import RunSpec, Setup, Task, _ppf, seed_sequence
+from .config_schema import StrictModel, lever_settings
+from .errors import ConfigError, did_you_mean
+from .params import parameter_aliases
+from .plan import RunSpec, Setup, Task, ppf, seed_sequence
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +84,7 @@ NUMERIC_DISTS = ("uniform", "loguniform", "triangular", "normal", "lognormal")
 
 
 # ======================================================================== the [sensitivity] table
-class FactorSection(_Strict):
+class FactorSection(StrictModel):
     """One factor: a lever setting or model parameter, its range or levels; or a dummy."""
 
     target: str | list[str] | None = Field(
@@ -104,7 +103,7 @@ class FactorSection(_Strict):
     dummy: bool = Field(False, description="A factor the model does not use (a check on the indices' noise).")
 
 
-class OutcomeSection(_Strict):
+class OutcomeSection(StrictModel):
     """One outcome measured on every run."""
 
     kind: Literal[OUTCOME_KINDS]  # type: ignore[valid-type]
@@ -115,7 +114,7 @@ class OutcomeSection(_Strict):
     min_additional: float = Field(1.0, gt=0, description="Floor on additional households (cost_per_additional).")
 
 
-class SensitivitySection(_Strict):
+class SensitivitySection(StrictModel):
     """The [sensitivity] table."""
 
     method: Literal["sobol", "morris"]
@@ -188,7 +187,7 @@ class Factor:
         if self.integer and self.dist == "uniform":  # whole numbers lower..upper, each equally likely
             lo, hi = math.ceil(self.lower), math.floor(self.upper)
             return [int(x) for x in np.clip(lo + np.floor(u * (hi - lo + 1)), lo, hi)]
-        v = np.asarray(_ppf(spec, np.clip(u, 1e-9, 1 - 1e-9) if self.dist in ("normal", "lognormal") else u),
+        v = np.asarray(ppf(spec, np.clip(u, 1e-9, 1 - 1e-9) if self.dist in ("normal", "lognormal") else u),
                        dtype=float)
         if self.integer:
             return [int(x) for x in np.round(v)]
@@ -301,7 +300,7 @@ def validate_sensitivity(cfg: ExperimentConfig) -> SensitivitySpec:
     raw = cfg.data.get("sensitivity")
     if raw is None:
         raise cfg.error("sensitivity", "is required for `diffusion sensitivity`: add a [sensitivity] table")
-    sec: SensitivitySection = _validate(SensitivitySection, raw, ("sensitivity",), cfg.file)
+    sec: SensitivitySection = validate_table(SensitivitySection, raw, ("sensitivity",), cfg.file)
     problems: list[tuple[str, str]] = []
     # method-specific sizes
     if sec.method == "sobol":
@@ -325,7 +324,7 @@ def validate_sensitivity(cfg: ExperimentConfig) -> SensitivitySpec:
     if sec.scenario is not None:
         if sec.scenario not in scenarios:
             problems.append(("sensitivity.scenario", (f"unknown scenario {sec.scenario!r}"
-                             f"{_hint(sec.scenario, list(scenarios))}; scenarios: {', '.join(scenarios)}")))
+                             f"{did_you_mean(sec.scenario, list(scenarios))}; scenarios: {', '.join(scenarios)}")))
             base = next(iter(scenarios.values()))
         else:
             base = scenarios[sec.scenario]
@@ -337,7 +336,7 @@ def validate_sensitivity(cfg: ExperimentConfig) -> SensitivitySpec:
     if any(f.group != f.name for f in factors):
         for f in factors:
             if f.group in names and f.group != f.name:
-                problems.append((f"sensitivity.factors.{_key_path(f.name)}.group",
+                problems.append((f"sensitivity.factors.{key_path(f.name)}.group",
                                  f"{f.group!r} is not allowed: a group must not be named like another factor"))
     outcomes = [o for o in (_resolve_outcome(k, v, cfg, kinds, problems) for k, v in sec.outcomes.items()) if o]
     ref_off: tuple[str, ...] = ()
@@ -347,8 +346,9 @@ def validate_sensitivity(cfg: ExperimentConfig) -> SensitivitySpec:
         else:
             for i, n in enumerate(sec.reference_off):
                 if n not in kinds:
-                    problems.append((f"sensitivity.reference_off[{i}]", (f"unknown lever {n!r}{_hint(n, list(kinds))}"
-                                     f"; levers: {', '.join(kinds) or 'none'}")))
+                    problems.append((f"sensitivity.reference_off[{i}]",
+                                     (f"unknown lever {n!r}{did_you_mean(n, list(kinds))}"
+                                      f"; levers: {', '.join(kinds) or 'none'}")))
             ref_off = tuple(sec.reference_off)
         if not ref_off and not problems:
             problems.append(("sensitivity.reference_off", ("switches no lever off: the cost reference would equal "
@@ -371,7 +371,7 @@ def validate_sensitivity(cfg: ExperimentConfig) -> SensitivitySpec:
 
 def _resolve_factor(key: str, sec: FactorSection, base: ScenarioSpec, kinds: dict[str, str],
                     problems: list[tuple[str, str]]) -> Factor | None:
-    path = f"sensitivity.factors.{_key_path(key)}"
+    path = f"sensitivity.factors.{key_path(key)}"
     group = sec.group or key
     if sec.dummy:
         extra = [k for k in ("target", "dist", "lower", "upper", "mode", "mean", "sd", "levels")
@@ -428,7 +428,7 @@ def _resolve_factor(key: str, sec: FactorSection, base: ScenarioSpec, kinds: dic
         if len(problems) > before:
             return None
         integer = sec.integer if sec.integer is not None else (
-            not sec.relative and _param_is_integer(target, {base.name: base}))
+            not sec.relative and param_is_integer(target, {base.name: base}))
         f = Factor(key, target, dist, lo, hi, sec.mode, sec.mean, sec.sd, integer=bool(integer), group=group,
                    also=tuple(targets[1:]), relative=bool(sec.relative), base=bases)
         candidates = f.values(np.array([0.0, 0.5, 1.0 - 1e-12]))
@@ -443,7 +443,7 @@ def _resolve_factor(key: str, sec: FactorSection, base: ScenarioSpec, kinds: dic
 
 def _resolve_target(name: str, tpath: str, base: ScenarioSpec, kinds: dict[str, str],
                     problems: list[tuple[str, str]]) -> tuple[str, ...] | None:
-    pnames = _flat_param_names()
+    pnames = parameter_aliases()
     if not isinstance(name, str):
         problems.append((tpath, f"{_show(name)} is not allowed: a parameter or lever setting name in quotes"))
         return None
@@ -454,18 +454,18 @@ def _resolve_target(name: str, tpath: str, base: ScenarioSpec, kinds: dict[str, 
             return None
         _, lever, setting = parts
         if lever not in kinds:
-            problems.append((tpath, (f"unknown lever {lever!r}{_hint(lever, list(kinds))}; levers of scenario "
+            problems.append((tpath, (f"unknown lever {lever!r}{did_you_mean(lever, list(kinds))}; levers of scenario "
                              f"{base.name!r}: {', '.join(kinds) or 'none defined'}")))
             return None
         settings = list(lever_settings(kinds[lever]))
         if setting not in settings:
             problems.append((tpath, (f"unknown setting {setting!r} of lever {lever!r} ({kinds[lever]})"
-                             f"{_hint(setting, settings)}; settings: {', '.join(settings)}")))
+                             f"{did_you_mean(setting, settings)}; settings: {', '.join(settings)}")))
             return None
         return ("lever", lever, setting)
     if name in pnames:
         return ("model", pnames[name])
-    problems.append((tpath, (f"unknown parameter {name!r}{_hint(name, list(pnames))}: a model parameter "
+    problems.append((tpath, (f"unknown parameter {name!r}{did_you_mean(name, list(pnames))}: a model parameter "
                      "(e.g. rewiring, \"smartphone.q\") or levers.<lever>.<setting>")))
     return None
 
@@ -494,7 +494,7 @@ def _resolve_outcome(key: str, sec: OutcomeSection, cfg: ExperimentConfig, kinds
     from .errors import ParameterError
     from .outputs import INDICATORS, metric_names
 
-    path = f"sensitivity.outcomes.{_key_path(key)}"
+    path = f"sensitivity.outcomes.{key_path(key)}"
     cal = Calendar(cfg.experiment.start, cfg.experiment.months)
     date = sec.date or cal.label(cal.months)
     try:
@@ -506,7 +506,7 @@ def _resolve_outcome(key: str, sec: OutcomeSection, cfg: ExperimentConfig, kinds
     if sec.kind == "cost_per_additional":
         if sec.indicator not in INDICATORS:
             problems.append((f"{path}.indicator", (f"{sec.indicator!r} is not allowed: one of {', '.join(INDICATORS)}"
-                             f"{_hint(sec.indicator, list(INDICATORS))}")))
+                             f"{did_you_mean(sec.indicator, list(INDICATORS))}")))
             return None
         for k in ("metric", "share"):
             if k in set_:
@@ -521,7 +521,7 @@ def _resolve_outcome(key: str, sec: OutcomeSection, cfg: ExperimentConfig, kinds
         [f"{p}{n}" for n in kinds for p in ("cost.", "cum_cost.")]
     if sec.metric not in allowed:
         problems.append((f"{path}.metric", (f"{sec.metric!r} is not allowed: a monthly metric such as "
-                         f"share_internet{_hint(sec.metric, allowed)}")))
+                         f"share_internet{did_you_mean(sec.metric, allowed)}")))
         return None
     for k in ("indicator", "min_additional"):
         if k in set_:
@@ -795,12 +795,12 @@ def evaluate_task(task: Task, execution: int = 0) -> pd.DataFrame:
 
     Runs use ``collect=False`` and read ``model.outputs`` month by month (no DataCollector, no tables).
     """
-    from .execution import _test_crash
+    from .execution import test_crash_hook
     from .levers import make_lever
     from .model import AdoptionModel
     from .params import ModelParams
 
-    _test_crash(task.id, execution)
+    test_crash_hook(task.id, execution)
     s = task.setup
     rec = getattr(task, "record", ())
     metrics = sorted({r[1] for r in rec})
