@@ -63,6 +63,7 @@ class Lever:
         self.enabled = enabled
         self.last: dict[str, float] = {}
         self.spent_vnd = 0.0
+        self.budget_vnd: float | None = None  # total VND the lever may spend (None: no limit)
 
     # ---------------------------------------------------------------- binding
     def bind(self, ctx: LeverContext) -> None:
@@ -75,6 +76,10 @@ class Lever:
             raise ParameterError(self._field("end"), self.end, f"a month not before start ({self.start})")
         self.last = {a: 0.0 for a in self.activities}
         self.spent_vnd = 0.0
+
+    def _remaining(self) -> float:
+        """VND left in the budget (infinite without one)."""
+        return np.inf if self.budget_vnd is None else self.budget_vnd - self.spent_vnd
 
     def _field(self, f: str) -> str:
         return f"levers.{self.name}.{f}"
@@ -105,10 +110,6 @@ class Lever:
     def book(self, t: int, state: State, result: StepResult) -> float:
         """Pay for the month; return VND spent this month."""
         return 0.0
-
-    def describe(self) -> dict[str, Any]:
-        """The lever's settings, for reports."""
-        return {k: v for k, v in self.__dict__.items() if not k.startswith(("ctx", "last", "spent", "t_", "_"))}
 
 
 def _eligibility(value, lever: str) -> tuple[str, ...]:
@@ -157,10 +158,6 @@ class SmartphoneSubsidy(Lever):
     def bind(self, ctx):
         super().bind(ctx)
         self._eligible = self._eligible_mask(self.eligibility)
-        self._offered = np.zeros(ctx.population.n, dtype=bool)
-
-    def _remaining(self) -> float:
-        return np.inf if self.budget_vnd is None else self.budget_vnd - self.spent_vnd
 
     def act(self, t, state, effects):
         self._open = self.active(t) and self.amount_vnd > 0 and self._remaining() >= self.amount_vnd
@@ -210,9 +207,6 @@ class ConnectionSupport(Lever):
         n = ctx.population.n
         self._eligible = self._eligible_mask(self.eligibility)
         self._enrolled_until = np.full(n, -1, dtype=np.int32)
-
-    def _remaining(self) -> float:
-        return np.inf if self.budget_vnd is None else self.budget_vnd - self.spent_vnd
 
     def act(self, t, state, effects):
         n = state.adopted.shape[1]

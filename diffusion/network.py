@@ -17,7 +17,7 @@ from .population import Population
 
 
 class Network:
-    """Who sees whom. ``neighbour_share(X)`` is the hot-path operation.
+    """Who sees whom. ``neighbour_ids`` and ``share_of`` serve the monthly step.
 
     Attributes:
         adjacency: scipy CSR matrix (float32, symmetric, no self-ties) or None when well-mixed.
@@ -36,19 +36,6 @@ class Network:
     @property
     def well_mixed(self) -> bool:
         return self.adjacency is None
-
-    def neighbour_share(self, x: np.ndarray) -> np.ndarray:
-        """Share of each household's neighbours with each product.
-
-        Args:
-            x: (n, k) array of 0/1 (float32) product use.
-        Returns:
-            (n, k) float32 array of shares in [0, 1]; 0 for a household with no ties.
-        """
-        if self.adjacency is None:
-            total = x.sum(axis=0, keepdims=True)
-            return (total - x) * self.inv_degree[:, None].astype(np.float32)
-        return (self.adjacency @ x) * self.inv_degree[:, None].astype(np.float32)
 
     def neighbour_ids(self, idx: np.ndarray) -> np.ndarray:
         """The neighbours of households ``idx``, concatenated (a household appears once per tie)."""

@@ -49,7 +49,6 @@ class OutputCounter:
         self.group_households = np.bincount(self.group, minlength=5 * _A).reshape(5, _A).astype(np.float64)
         self.working_age_hamlet = np.bincount(self.hamlet, weights=pop.working_age, minlength=H)
         self.working_age_total = float(pop.working_age.sum())
-        self.names = metric_names()
 
     def recount(self, state: State) -> None:
         """Count from scratch (at creation, or after the state was edited by hand)."""

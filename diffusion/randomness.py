@@ -88,23 +88,15 @@ class Streams:
         """A fresh numpy Generator for ``process`` (same numbers every time it is asked for)."""
         return np.random.default_rng(self._children[process])
 
-    def seed_sequence_for(self, process: str) -> np.random.SeedSequence:
-        return self._children[process]
-
     def uniforms(self, process: str, month: int, index: np.ndarray, n_total: int) -> np.ndarray:
         """Counter-based uniforms in [0, 1) for households ``index`` in ``month`` of ``process``.
 
         The value for a household depends only on the run's seed, the process, the month and the
         household, never on which other households are drawn for.
         """
-        return self.bits(process, month, index, n_total).astype(np.float64) * _TO_UNIT
-
-    def bits(self, process: str, month: int, index: np.ndarray, n_total: int) -> np.ndarray:
-        """The same draws as ``uniforms`` as 53-bit integers (uniform = bits * 2**-53), so that a caller
-        can compare with a probability threshold without converting every draw to float."""
         counter = np.asarray(index, dtype=np.int64).astype(np.uint64, copy=True)
         counter += np.uint64(month) * np.uint64(n_total) + np.uint64(1)
-        return splitmix_bits(self._keys[process], counter)
+        return splitmix_bits(self._keys[process], counter).astype(np.float64) * _TO_UNIT
 
 
 _TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
@@ -155,11 +147,6 @@ class WakeChain:
         return idx
 
 
-def threshold_bits(prob: float) -> np.uint64:
-    """Integer threshold t with (bits < t) == (bits * 2**-53 < prob) for every 53-bit integer bits."""
-    return np.uint64(min(np.ceil(prob * 9007199254740992.0), 9007199254740992.0))
-
-
 def splitmix_bits(key: np.uint64, counter: np.ndarray) -> np.ndarray:
     """SplitMix64 output for stream ``key`` at positions ``counter`` (consumed), top 53 bits."""
     x = np.asarray(counter, dtype=np.uint64)
@@ -175,7 +162,3 @@ def splitmix_bits(key: np.uint64, counter: np.ndarray) -> np.ndarray:
     x >>= np.uint64(11)
     return x
 
-
-def splitmix_uniform(key: np.uint64, counter: np.ndarray) -> np.ndarray:
-    """SplitMix64 output for stream ``key`` at positions ``counter``, as float64 uniforms in [0, 1)."""
-    return splitmix_bits(key, np.array(counter, dtype=np.uint64)).astype(np.float64) * _TO_UNIT
