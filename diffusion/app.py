@@ -421,31 +421,32 @@ def Readout(model: HamletModel):
 
 
 @_component
-def NetworkView(model: HamletModel):
-    """The social network, households coloured by adoption state."""
+def FigureView(model: HamletModel, draw, css_class: str):
+    """One of the page's figures: ``draw(model)`` (a matplotlib figure), redrawn after every step."""
     update_counter.get()  # redraw after every step (Mesa bumps this counter)
     if model.error is None:
-        with solara.Column(classes=["diffusion-network"]):
-            solara.FigureMatplotlib(network_figure(model), format="png", bbox_inches="tight")
+        with solara.Column(classes=[css_class]):
+            solara.FigureMatplotlib(draw(model), format="png", bbox_inches="tight")
+
+
+@_component
+def NetworkView(model: HamletModel):
+    """The social network, households coloured by adoption state."""
+    FigureView(model, network_figure, "diffusion-network")
 
 
 @_component
 def AdoptionPlot(model: HamletModel):
-    update_counter.get()  # redraw after every step (Mesa bumps this counter)
-    if model.error is None:
-        with solara.Column(classes=["diffusion-adoption"]):
-            solara.FigureMatplotlib(adoption_figure(model), format="png", bbox_inches="tight")
+    """Households using each product over time."""
+    FigureView(model, adoption_figure, "diffusion-adoption")
 
 
 @_component
 def SpendingPlot(model: HamletModel):
-    update_counter.get()  # redraw after every step (Mesa bumps this counter)
-    if model.error is None:
-        with solara.Column(classes=["diffusion-spending"]):
-            solara.FigureMatplotlib(spending_figure(model), format="png", bbox_inches="tight")
+    """Money spent so far, by lever."""
+    FigureView(model, spending_figure, "diffusion-spending")
 
 
-#: The main area's components (Mesa wraps each so it redraws after every step).
 COMPONENTS = [(Readout, 0), (NetworkView, 0), (AdoptionPlot, 0), (SpendingPlot, 0)]
 
 
