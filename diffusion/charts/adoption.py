@@ -17,8 +17,8 @@ from . import _draw, style
 from .data import (
     MAIN_INDICATORS,
     at_month,
+    compared_scenarios,
     quantile_bands,
-    reference_scenario,
     scenarios_in,
     to_datetime64,
 )
@@ -168,11 +168,7 @@ def additional_adopters_chart(results: pd.DataFrame, reference: str | None = Non
         lang: "en" or "vi".
     """
     lang = check_language(lang)
-    scenarios = scenarios_in(results)
-    reference = reference or reference_scenario(scenarios)
-    others = [s for s in scenarios if s != reference]
-    if not others:
-        raise ValueError("additional adopters need at least one scenario besides the reference")
+    scenarios, reference, others = compared_scenarios(results, reference, "additional adopters")
     indicators = tuple(i for i in indicators if f"share_{i}" in results.columns)
     add = additional_adopters(results, reference, indicators)
     _, month, date = at_month(results, month)

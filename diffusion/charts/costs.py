@@ -10,7 +10,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator
 
 from ..outcomes import cost_per_additional
 from . import _draw, style
-from .data import MAIN_INDICATORS, at_month, reference_scenario, scenarios_in, to_datetime64
+from .data import MAIN_INDICATORS, at_month, compared_scenarios, scenarios_in, to_datetime64
 from .strings import check_language, fmt_month, fmt_number, lever_label, metric_label, tr
 
 MILLION = 1e6
@@ -41,11 +41,7 @@ def cost_effectiveness_chart(results: pd.DataFrame, reference: str | None = None
         lang: "en" or "vi".
     """
     lang = check_language(lang)
-    scenarios = scenarios_in(results)
-    reference = reference or reference_scenario(scenarios)
-    others = [s for s in scenarios if s != reference]
-    if not others:
-        raise ValueError("cost-effectiveness needs at least one scenario besides the reference")
+    scenarios, reference, others = compared_scenarios(results, reference, "cost-effectiveness charts")
     if not levers_with_spending(results):
         raise ValueError("no lever spends anything in these results")
     indicators = tuple(i for i in indicators if f"share_{i}" in results.columns)

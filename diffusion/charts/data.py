@@ -62,6 +62,17 @@ def n_runs(df: pd.DataFrame, scenario: str | None = None) -> int:
     return len(df.drop_duplicates(keys)) if keys else 1
 
 
+def compared_scenarios(results, reference: str | None, what: str) -> tuple[list[str], str, list[str]]:
+    """All scenarios, the reference (given, or ``reference_scenario``) and the scenarios compared with
+    it; ValueError naming ``what`` when there is nothing to compare."""
+    scenarios = scenarios_in(results)
+    reference = reference or reference_scenario(scenarios)
+    others = [s for s in scenarios if s != reference]
+    if not others:
+        raise ValueError(f"{what} need at least one scenario besides the reference")
+    return scenarios, reference, others
+
+
 def reference_scenario(scenarios: list[str], config: dict | None = None) -> str:
     """The scenario comparisons are made against.
 
