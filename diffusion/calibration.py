@@ -952,32 +952,9 @@ def _write_outputs(spec: CalibrationSpec, cfg: ExperimentConfig, out: Path, hist
 
 
 # ======================================================================== CLI
-def add_parser(subparsers) -> argparse.ArgumentParser:
-    """Add ``calibrate`` to an argparse subparsers object (handler in ``defaults``: calibrate_main)."""
-    p = subparsers.add_parser("calibrate", help="calibrate parameters to observations (ABC-SMC)",
-                              description="Fit the [calibration] priors of CONFIG to its targets with pyABC "
-                              "(ABC-SMC) and write results/<experiment>/calibration/ (resuming calibration.db).")
-    _arguments(p)
-    p.set_defaults(handler=calibrate_main)
-    return p
-
-
-def _arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("config", metavar="CONFIG", help="experiment file (TOML) with a [calibration] table")
-    p.add_argument("--out", metavar="DIR", help="output folder (default: results/<experiment>/calibration)")
-    p.add_argument("--workers", metavar="N", type=int, help="worker processes (default: all cores; 0: in this "
-                   "process, reproducible)")
-    p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster, e.g. tcp://127.0.0.1:8786")
-    p.add_argument("--fresh", action="store_true", help="discard an earlier calibration in the folder")
-    p.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
-
-
 def calibrate_main(args: argparse.Namespace) -> int:
-    """Handler of ``diffusion calibrate``: 0 done, 2 config/usage error."""
-    logging.getLogger("mesa").setLevel(logging.WARNING)  # Mesa logs every model step at INFO
-    if args.workers is not None and args.workers < 0:
-        log.error("--workers must be 0 or more (0 samples in this process)")
-        return 2
+    """Handler of ``diffusion calibrate`` (arguments from ``diffusion.cli``): 0 done, 2 config error."""
+    logging.getLogger("ABC").propagate = False  # pyABC prints through its own handler
     try:
         out = calibrate(args.config, args.out, workers=args.workers, scheduler=args.scheduler, fresh=args.fresh,
                         quiet=args.quiet)
@@ -992,12 +969,10 @@ def calibrate_main(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="diffusion calibrate", description=add_parser.__doc__)
-    _arguments(p)
-    args = p.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
-    logging.getLogger("ABC").propagate = False  # pyABC prints through its own handler
-    return calibrate_main(args)
+    """``python -m diffusion.calibration CONFIG ...``: the same as ``diffusion calibrate CONFIG ...``."""
+    from .cli import main as cli_main
+
+    return cli_main(["calibrate", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

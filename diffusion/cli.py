@@ -9,8 +9,8 @@
     diffusion app [--host 127.0.0.1] [--port N] [--place thon_dong]
 
 Exit codes: 0 everything ran; 1 some runs failed (the others are kept) or the report could not be
-written; 2 a bad config or bad usage (nothing was run). ``calibrate``, ``sensitivity``, ``report`` and
-``app`` have their own parsers (see ``DELEGATED``).
+written; 2 a bad config or bad usage (nothing was run). ``report`` and ``app`` have their own parsers
+(see ``DELEGATED``).
 """
 
 from __future__ import annotations
@@ -46,26 +46,63 @@ def _setup_logging(args: argparse.Namespace) -> None:
     logging.getLogger("mesa").setLevel(logging.WARNING)  # Mesa logs every model step at INFO
 
 
-# ------------------------------------------------------------------ run
-def _add_run(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="run an experiment config", description="Run every scenario, replicate and "
-                       "design point of CONFIG and write results/<experiment>/ (resuming finished work).")
-    p.add_argument("config", metavar="CONFIG", help="experiment file (TOML)")
-    p.add_argument("--out", metavar="DIR", help="results folder (default: results/<experiment name>)")
-    p.add_argument("--workers", metavar="N", type=int, help="worker processes (default: all cores; 0: in this "
+# ---------------------------------------------------- commands that run simulations
+def _workers(text: str) -> int:
+    n = int(text)
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{n} is not allowed: 0 or more (0 runs in this process)")
+    return n
+
+
+def _execution_arguments(p: argparse.ArgumentParser, table: str, out_default: str) -> None:
+    """The arguments shared by run, calibrate and sensitivity."""
+    p.add_argument("config", metavar="CONFIG", help=f"experiment file (TOML){table}")
+    p.add_argument("--out", metavar="DIR", help=f"output folder (default: {out_default})")
+    p.add_argument("--workers", metavar="N", type=_workers, help="worker processes (default: all cores; 0: in this "
                    "process)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster, e.g. tcp://127.0.0.1:8786")
     p.add_argument("--fresh", action="store_true", help="discard earlier results in the folder and start over")
     _verbosity(p)
+
+
+def _add_run(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run an experiment config", description="Run every scenario, replicate and "
+                       "design point of CONFIG and write results/<experiment>/ (resuming finished work).")
+    _execution_arguments(p, "", "results/<experiment name>")
     p.set_defaults(handler=_run)
+
+
+def _add_calibrate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("calibrate", help="ABC-SMC calibration (pyABC) of a config's [calibration] table",
+                       description="Fit the [calibration] priors of CONFIG to its targets with pyABC (ABC-SMC) and "
+                       "write results/<experiment>/calibration/ (resuming calibration.db).")
+    _execution_arguments(p, " with a [calibration] table", "results/<experiment>/calibration")
+    p.set_defaults(handler=_calibrate)
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from .calibration import calibrate_main
+
+    return calibrate_main(args)
+
+
+def _add_sensitivity(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sensitivity", help="Sobol or Morris sensitivity analysis (SALib) of a config's "
+                       "[sensitivity] table", description="Sample, run and analyse the [sensitivity] design of "
+                       "CONFIG and write results/<experiment>/sensitivity/ (resuming finished tasks).")
+    _execution_arguments(p, " with a [sensitivity] table", "results/<experiment name>")
+    p.set_defaults(handler=_sensitivity)
+
+
+def _sensitivity(args: argparse.Namespace) -> int:
+    from .sensitivity import sensitivity_command
+
+    return sensitivity_command(args)
 
 
 def _run(args: argparse.Namespace) -> int:
     from .execution import run_experiment
 
-    if args.workers is not None and args.workers < 0:
-        log.error("--workers must be 0 or more (0 runs in this process)")
-        return EXIT_USAGE
     try:
         outcome = run_experiment(args.config, out=args.out, workers=args.workers, scheduler=args.scheduler,
                                  fresh=args.fresh, quiet=args.quiet)
@@ -183,18 +220,6 @@ def _report_main(argv: list[str]) -> int:
     return report_main(argv)
 
 
-def _calibrate_main(argv: list[str]) -> int:
-    from .calibration import main as calibration_main
-
-    return calibration_main(argv)
-
-
-def _sensitivity_main(argv: list[str]) -> int:
-    from .sensitivity import sensitivity_main
-
-    return sensitivity_main(argv)
-
-
 def _app_main(argv: list[str]) -> int:
     try:
         from .app import app_main
@@ -206,10 +231,6 @@ def _app_main(argv: list[str]) -> int:
 
 #: Commands with their own argument parsers: name -> (help, entry point taking the remaining arguments).
 DELEGATED: dict[str, tuple[str, Callable[[list[str]], int]]] = {
-    "calibrate": ("ABC-SMC calibration (pyABC) of a config's [calibration] table to observed rates",
-                  _calibrate_main),
-    "sensitivity": ("Sobol or Morris sensitivity analysis of a config's [sensitivity] table (SALib)",
-                    _sensitivity_main),
     "report": ("draw the charts and write report.md/report.html of a results folder", _report_main),
     "app": ("serve the interactive hamlet app (Mesa SolaraViz) on 127.0.0.1", _app_main),
 }
@@ -221,7 +242,9 @@ def _add_delegated(sub: argparse._SubParsersAction) -> None:
 
 
 #: Subcommands: each adds its parser.
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_run, _add_check, _add_delegated]
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _add_run, _add_calibrate, _add_sensitivity, _add_check, _add_delegated,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

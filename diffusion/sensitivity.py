@@ -135,32 +135,26 @@ class SensitivitySection(StrictModel):
 
 # ======================================================================== resolved spec
 @dataclass(frozen=True)
-class Factor:
-    """A resolved factor: maps a unit-cube coordinate u in [0,1) to a value (see ``value``).
+class Factor(UncertaintySpec):
+    """A resolved factor: an uncertainty (name, target, distribution) that maps a unit-cube coordinate
+    u in [0,1) to a value (see ``at``).
 
-    Attributes:
-        name: the key in [sensitivity.factors] (a column of the design, a bar of the charts).
+    Attributes (beyond UncertaintySpec's):
         target: ("model", flat key), ("lever", lever, setting) or ("dummy",).
-        dist: a numeric distribution, "levels" or "dummy".
+        dist: a numeric distribution, "levels" (the choices in ``values``) or "dummy".
         group: the group name (itself when not grouped).
         also: further targets set with the same value (or multiplier).
         relative: the value is a multiplier of each target's base value (``base``, one per target).
     """
 
-    name: str
-    target: tuple[str, ...]
-    dist: str
-    lower: float | None = None
-    upper: float | None = None
-    mode: float | None = None
-    mean: float | None = None
-    sd: float | None = None
-    levels: tuple[Any, ...] | None = None
-    integer: bool = False
     group: str = ""
     also: tuple[tuple[str, ...], ...] = ()
     relative: bool = False
     base: tuple[float, ...] = ()
+
+    @property
+    def path(self) -> str:
+        return f"sensitivity.factors.{key_path(self.name)}"
 
     @property
     def targets(self) -> tuple[tuple[str, ...], ...]:
@@ -174,20 +168,18 @@ class Factor:
             return [(t, float(value) * b) for t, b in zip(self.targets, self.base)]
         return [(t, value) for t in self.targets]
 
-    def values(self, u: np.ndarray) -> list[Any]:
+    def at(self, u: np.ndarray) -> list[Any]:
         """Factor values at unit coordinates ``u`` (levels: ``floor(u * len(levels))``)."""
         u = np.asarray(u, dtype=float)
         if self.dist == "levels":
-            idx = np.clip((u * len(self.levels)).astype(np.int64), 0, len(self.levels) - 1)
-            return [self.levels[i] for i in idx]
+            idx = np.clip((u * len(self.values)).astype(np.int64), 0, len(self.values) - 1)
+            return [self.values[i] for i in idx]
         if self.dist == "dummy":
             return [float(x) for x in u]
-        spec = UncertaintySpec(self.name, self.target, self.dist, self.lower, self.upper, self.mode, self.mean,
-                               self.sd)
         if self.integer and self.dist == "uniform":  # whole numbers lower..upper, each equally likely
             lo, hi = math.ceil(self.lower), math.floor(self.upper)
             return [int(x) for x in np.clip(lo + np.floor(u * (hi - lo + 1)), lo, hi)]
-        v = np.asarray(ppf(spec, np.clip(u, 1e-9, 1 - 1e-9) if self.dist in ("normal", "lognormal") else u),
+        v = np.asarray(ppf(self, np.clip(u, 1e-9, 1 - 1e-9) if self.dist in ("normal", "lognormal") else u),
                        dtype=float)
         if self.integer:
             return [int(x) for x in np.round(v)]
@@ -406,7 +398,7 @@ def _resolve_factor(key: str, sec: FactorSection, base: ScenarioSpec, kinds: dic
         if extra:
             problems.append((f"{path}.{extra[0]}", "is not used with levels (a categorical factor)"))
             return None
-        f = Factor(key, target, "levels", levels=tuple(sec.levels), group=group, also=tuple(targets[1:]))
+        f = Factor(key, target, "levels", values=tuple(sec.levels), group=group, also=tuple(targets[1:]))
         candidates = list(sec.levels)
     else:
         dist = sec.dist or ("normal" if sec.mean is not None or sec.sd is not None else "uniform")
@@ -431,7 +423,7 @@ def _resolve_factor(key: str, sec: FactorSection, base: ScenarioSpec, kinds: dic
             not sec.relative and param_is_integer(target, {base.name: base}))
         f = Factor(key, target, dist, lo, hi, sec.mode, sec.mean, sec.sd, integer=bool(integer), group=group,
                    also=tuple(targets[1:]), relative=bool(sec.relative), base=bases)
-        candidates = f.values(np.array([0.0, 0.5, 1.0 - 1e-12]))
+        candidates = f.at(np.array([0.0, 0.5, 1.0 - 1e-12]))
     for v in candidates:
         for t, tv in f.settings(v):
             msg = check_value(UncertaintySpec(key, t, "choice", values=(tv,)), tv, base)
@@ -712,7 +704,7 @@ def _design_table(spec: SensitivitySpec, X: np.ndarray) -> tuple[pd.DataFrame, l
     values = []
     for j, f in enumerate(spec.factors):
         design[f"u:{f.name}"] = X[:, j]
-        v = f.values(X[:, j])
+        v = f.at(X[:, j])
         values.append(v)
         design[f.name] = [json.dumps(x, ensure_ascii=False) for x in v] if f.dist == "levels" else v
     return design, values
@@ -1109,26 +1101,9 @@ def write_outputs(result: SensitivityResult, out: str | Path, *, language: str =
 
 
 # ======================================================================== CLI
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``sensitivity`` to an argparse subparsers object; its ``func`` is ``sensitivity_command``."""
-    p = subparsers.add_parser("sensitivity", help="Sobol or Morris sensitivity analysis of a config's "
-                              "[sensitivity] table (SALib)")
-    _arguments(p)
-    p.set_defaults(func=sensitivity_command)
-    return p
-
-
-def _arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("config", help="experiment config (TOML) with a [sensitivity] table")
-    p.add_argument("--out", help="results folder (default results/<experiment name>)")
-    p.add_argument("--workers", type=int, default=None, help="worker processes (default: cores; 0: this process)")
-    p.add_argument("--scheduler", default=None, help="Dask scheduler address tcp://host:port")
-    p.add_argument("--fresh", action="store_true", help="discard earlier results in the folder")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-
-
 def sensitivity_command(args: argparse.Namespace) -> int:
-    """Run ``diffusion sensitivity``; exit code 0 done, 1 runs failed, 2 bad config."""
+    """Handler of ``diffusion sensitivity`` (arguments from ``diffusion.cli``): 0 done, 1 runs failed, 2 bad
+    config."""
     try:
         res = run_sensitivity(args.config, args.out, workers=args.workers, scheduler=args.scheduler,
                               fresh=args.fresh, quiet=args.quiet)
@@ -1155,12 +1130,10 @@ def sensitivity_command(args: argparse.Namespace) -> int:
 
 
 def sensitivity_main(argv: Sequence[str] | None = None) -> int:
-    """``python -m diffusion.sensitivity CONFIG [--out DIR] [--workers N] [--scheduler ADDR] [--fresh] [-q]``."""
-    p = argparse.ArgumentParser(prog="diffusion sensitivity", description=sensitivity_command.__doc__)
-    _arguments(p)
-    args = p.parse_args(argv)
-    logging.basicConfig(level=logging.ERROR if args.quiet else logging.WARNING, format="%(levelname)s: %(message)s")
-    return sensitivity_command(args)
+    """``python -m diffusion.sensitivity CONFIG ...``: the same as ``diffusion sensitivity CONFIG ...``."""
+    from .cli import main as cli_main
+
+    return cli_main(["sensitivity", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":
