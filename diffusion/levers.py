@@ -14,6 +14,7 @@ draws random numbers from its own stream only, so switching one on never shifts 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -538,15 +539,21 @@ LEVER_TYPES: dict[str, type[Lever]] = {
 }
 
 
+@functools.cache
+def _settings_of(cls: type[Lever]) -> frozenset[str]:
+    """The settings a lever class accepts (its constructor's arguments and the base ones)."""
+    import inspect
+
+    allowed = set(inspect.signature(cls.__init__).parameters) - {"self", "kw"}
+    return frozenset(allowed | {"name", "start", "end", "enabled"})
+
+
 def make_lever(kind: str, name: str | None = None, **settings) -> Lever:
     """Build a lever from its kind ("smartphone_subsidy", "connection_support", "digital_teams",
     "infrastructure", "public_access") and settings; unknown settings raise ParameterError."""
-    import inspect
-
     check_choice("kind", kind, tuple(LEVER_TYPES), name)
     cls = LEVER_TYPES[kind]
-    allowed = set(inspect.signature(cls.__init__).parameters) - {"self", "kw"}
-    allowed |= {"name", "start", "end", "enabled"}
+    allowed = _settings_of(cls)
     for key in settings:
         if key not in allowed:
             hint = did_you_mean(key, sorted(allowed))

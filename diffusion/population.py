@@ -6,6 +6,7 @@ one numpy array indexed by household id. See ``ModelParams`` for each number's s
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,6 +77,7 @@ class Population:
         return np.searchsorted(self.commune, np.arange(self.n_communes + 1)).astype(np.int64)
 
 
+@functools.lru_cache(maxsize=64)
 def income_sigma(quintile_ratio: float) -> float:
     """Lognormal sigma whose top-quintile mean over bottom-quintile mean equals ``quintile_ratio``.
 
