@@ -57,6 +57,17 @@ class State:
             **{k: (None if v is None else v.copy()) for k, v in self.__dict__.items()}
         )
 
+    @classmethod
+    def stack(cls, states: list[State]) -> State:
+        """The states of several runs, one after the other (see ``population.RunLayout``)."""
+        out = {}
+        for k, v in states[0].__dict__.items():
+            if v is None:
+                out[k] = None
+            else:
+                out[k] = np.concatenate([getattr(s, k) for s in states], axis=v.ndim - 1)
+        return cls(**out)
+
 
 @dataclass
 class MonthEffects:
@@ -107,46 +118,82 @@ def use_codes(adopted: np.ndarray) -> np.ndarray:
 
 
 class Dynamics:
-    """The step for one population, network and parameter set."""
+    """The step for one population, network and parameter set, or for several stacked runs.
 
-    def __init__(self, params: ModelParams, pop: Population, network, streams: Streams, horizon: int):
+    Args:
+        params: the run's parameters, or one ModelParams per run when runs are stacked (``layout``).
+        layout: ``population.RunLayout`` of stacked runs (None: one run). Stacked runs may differ in any
+            number of the parameters but must share the mechanism, the active products and ``homogeneous``.
+    """
+
+    def __init__(self, params: ModelParams | list[ModelParams], pop: Population, network, streams: Streams,
+                 horizon: int, layout=None):
+        runs = list(params) if isinstance(params, list | tuple) else [params]
+        params = runs[0]
+        for other in runs[1:]:
+            for name in ("mechanism", "active_products", "homogeneous"):
+                if getattr(other, name) != getattr(params, name):
+                    raise ValueError(f"stacked runs must share {name!r}")
         self.params = params
+        self.run_params = runs
+        self.B = len(runs)
+        self.run = None if self.B == 1 else layout.run
+        self.layout = layout
         self.pop = pop
         self.network = network
         self.streams = streams
         self.n = pop.n
         self.active = [PRODUCTS.index(p) for p in PRODUCTS if p in params.active_products]
-        pp = [params.products[p] for p in PRODUCTS]
-        self.p = np.array([x.p for x in pp])
-        self.q = np.array([x.q for x in pp])
-        self.o = np.array([x.o for x in pp])
-        self.price = np.array([x.price_vnd for x in pp])
-        self.fee = np.array([x.monthly_fee_vnd for x in pp])
-        self.churn = np.array([x.churn_per_year for x in pp])
-        self.skill_weight = np.array([x.skill_weight for x in pp])
+
+        def product(attr: str) -> np.ndarray:  # (4 products, runs)
+            return np.array([[getattr(prm.products[p], attr) for prm in runs] for p in PRODUCTS], dtype=np.float64)
+
+        def scalar(attr: str) -> np.ndarray:  # (runs,)
+            return np.array([getattr(prm, attr) for prm in runs], dtype=np.float64)
+
+        self.p, self.q, self.o = product("p"), product("q"), product("o")
+        self.price, self.fee = product("price_vnd"), product("monthly_fee_vnd")
+        self.churn, self.skill_weight = product("churn_per_year"), product("skill_weight")
         if params.homogeneous:
             self.price[:] = 0.0
             self.fee[:] = 0.0
             self.churn[:] = 0.0
+        self.has_cost = (self.price > 0).any(axis=1) | (self.fee > 0).any(axis=1)  # per product, any run
         self.hh_income = pop.household_income
-        k, c50 = params.affordability_slope, params.affordability_midpoint
-        self._aff_scale = 1.0 + np.exp(-k * c50)
-        self.decay = 0.5 ** (1.0 / params.exposure_half_life_months)
-        self.skill_growth = 1.0 - np.exp(-params.skill_growth_per_year * DT_YEARS)
-        self.member_prob = 1.0 - np.exp(-params.member_uptake_per_year * DT_YEARS)
+        self.aff_k, self.aff_c50 = scalar("affordability_slope"), scalar("affordability_midpoint")
+        self._aff_scale = 1.0 + np.exp(-self.aff_k * self.aff_c50)
+        self.amortisation = scalar("amortisation_months")
+        self.price_decline = scalar("price_decline_per_year")
+        self.churn_multiplier = scalar("churn_unaffordable_multiplier")
+        self.threshold_rate = scalar("threshold_rate_per_year")
+        self.decay = 0.5 ** (1.0 / scalar("exposure_half_life_months"))
+        self.skill_growth = 1.0 - np.exp(-scalar("skill_growth_per_year") * DT_YEARS)
+        self.member_prob = 1.0 - np.exp(-scalar("member_uptake_per_year") * DT_YEARS)
+        # per household copies for the whole-population updates of stacked runs
+        self._decay = np.float32(self.decay[0]) if self.B == 1 else self.decay[self.run].astype(np.float32)
+        self._skill_growth = (np.float32(self.skill_growth[0]) if self.B == 1
+                              else self.skill_growth[self.run].astype(np.float32))
         # Upper bounds of the monthly probabilities (see ``step``), with a hair of slack for rounding.
-        social_max = self.q if params.mechanism == "hazard" else np.full(4, params.threshold_rate_per_year)
+        social_max = self.q if params.mechanism == "hazard" else np.broadcast_to(self.threshold_rate, self.q.shape)
         self.p_max = -np.expm1(-(self.p + social_max + self.o) * (1 + 1e-9) * DT_YEARS)
         has_cost = (self.price > 0) | (self.fee > 0)
-        churn_max = self.churn * np.where(has_cost, 1.0 + params.churn_unaffordable_multiplier, 1.0)
+        churn_max = self.churn * np.where(has_cost, 1.0 + self.churn_multiplier, 1.0)
         self.churn_max = -np.expm1(-churn_max * (1 + 1e-9) * DT_YEARS)
         self.counts: np.ndarray | None = None  # (4, n) neighbours using each product (sparse networks)
         # every monthly event as chains of successes of its bounding Bernoulli trial (see WakeChain)
         # A household either lacks product k (it may adopt) or has it (it may give it up), so one chain
         # per product, bounded by the larger of the two probabilities, serves both events.
         self.bound = np.maximum(self.p_max, np.where(self.churn > 0, self.churn_max, 0.0))
-        self.wake = {k: WakeChain(streams, f"adopt.{PRODUCTS[k]}", self.bound[k], self.n, horizon) for k in self.active}
-        self.member_wake = WakeChain(streams, "members", self.member_prob, self.n, horizon)
+        self.wake = {k: WakeChain(streams, f"adopt.{PRODUCTS[k]}", self._chain_bound(self.bound[k]), self.n, horizon,
+                                  self.run) for k in self.active}
+        self.member_wake = WakeChain(streams, "members", self._chain_bound(self.member_prob), self.n, horizon, self.run)
+
+    def _chain_bound(self, x: np.ndarray):
+        return float(x[0]) if self.B == 1 else x
+
+    def at(self, x: np.ndarray, idx: np.ndarray):
+        """A per-run value for households ``idx`` (the value itself for a single run)."""
+        return x[0] if self.B == 1 else x[self.run[idx]]
 
     def recount(self, state: State) -> None:
         """Recompute the neighbour counts from the state (done at creation; call again after editing the
@@ -162,27 +209,32 @@ class Dynamics:
         return self.counts[k, idx] * self.network.inv_degree[idx]
 
     # ----------------------------------------------------------- pieces
-    def price_factor(self, t: int) -> float:
-        """Prices at month t relative to the start month."""
-        return float(np.exp(-self.params.price_decline_per_year * t * DT_YEARS))
+    def price_factor(self, t: int) -> np.ndarray:
+        """Prices at month t relative to the start month, per run."""
+        return np.exp(-self.price_decline * t * DT_YEARS)
 
     def cost_share(self, k: int, idx: np.ndarray, t: int, effects: MonthEffects | None) -> np.ndarray:
         """Net cost of product k per month as a share of household income, for households idx."""
         f = self.price_factor(t)
-        price = np.full(idx.shape[0], self.price[k] * f)
-        fee = np.full(idx.shape[0], self.fee[k] * f)
+        if self.B == 1:
+            price = np.full(idx.shape[0], self.price[k, 0] * f[0])
+            fee = np.full(idx.shape[0], self.fee[k, 0] * f[0])
+        else:
+            r = self.run[idx]
+            price = (self.price[k] * f)[r]
+            fee = (self.fee[k] * f)[r]
         if effects is not None:
             if k in effects.price_subsidy:
                 price = np.maximum(price - effects.price_subsidy[k][idx], 0.0)
             if k in effects.fee_discount:
                 fee = np.maximum(fee - effects.fee_discount[k][idx], 0.0)
-        return (price / self.params.amortisation_months + fee) / self.hh_income[idx]
+        return (price / self.at(self.amortisation, idx) + fee) / self.hh_income[idx]
 
-    def affordability(self, c: np.ndarray) -> np.ndarray:
-        """a(c) in (0, 1], 1 for a free product (see module docstring)."""
-        k, c50 = self.params.affordability_slope, self.params.affordability_midpoint
+    def affordability(self, c: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """a(c) in (0, 1] for households ``idx`` with cost shares c, 1 for a free product (see module docstring)."""
+        k, c50 = self.at(self.aff_k, idx), self.at(self.aff_c50, idx)
         z = np.minimum(k * (c - c50), 700.0)
-        return self._aff_scale / (1.0 + np.exp(z))
+        return self.at(self._aff_scale, idx) / (1.0 + np.exp(z))
 
     def ready(self, k: int, state: State, effects: MonthEffects, idx: np.ndarray | None = None) -> np.ndarray:
         """Which of households ``idx`` (default: all) lack product k and have its prerequisites and
@@ -217,52 +269,53 @@ class Dynamics:
         Giving a product up shares the product's chain (a household either lacks the product or has it);
         further smartphone users have their own chain.
         """
-        prm = self.params
         n = self.n
         a = state.adopted
+        at = self.at
         adopted: dict[int, np.ndarray] = {}
         lapsed: dict[int, np.ndarray] = {}
         due_users: dict[int, np.ndarray] = {}
         for k in self.active:
             due = self.wake[k].due(t)
-            if self.churn[k] > 0:
+            if (self.churn[k] > 0).any():
                 due_users[k] = due[a[k, due]]
             sub = due[self.ready(k, state, effects, due)]
             if sub.size == 0:
                 adopted[k] = sub
                 continue
             # conditional on a success of the bounding trial, adopt with probability P / bound
-            us = self.streams.uniforms(f"adopt.{PRODUCTS[k]}", t, sub, n) * self.bound[k]
+            us = self.streams.uniforms(f"adopt.{PRODUCTS[k]}", t, sub, n) * at(self.bound[k], sub)
             s = self.neighbour_share(k, sub, state)
-            if prm.mechanism == "hazard":
-                social = self.q[k] * s
+            if self.params.mechanism == "hazard":
+                social = at(self.q[k], sub) * s
             else:
-                social = prm.threshold_rate_per_year * (s >= state.threshold[k, sub])
+                social = at(self.threshold_rate, sub) * (s >= state.threshold[k, sub])
             v = state.exposure[sub]
             if effects.awareness is not None:
                 v = np.maximum(v, effects.awareness[sub])
-            lam = self.p[k] + social + self.o[k] * v
-            if self.price[k] > 0 or self.fee[k] > 0:
-                lam = lam * self.affordability(self.cost_share(k, sub, t, effects))
-            w = self.skill_weight[k]
-            if w > 0:
+            lam = at(self.p[k], sub) + social + at(self.o[k], sub) * v
+            if self.has_cost[k]:
+                lam = lam * self.affordability(self.cost_share(k, sub, t, effects), sub)
+            if (self.skill_weight[k] > 0).any():
+                w = at(self.skill_weight[k], sub)
                 lam = lam * (1.0 - w + w * state.skill[sub])
             adopted[k] = sub[us < -np.expm1(-lam * DT_YEARS)]
         for k, sub in due_users.items():
-            us = self.streams.uniforms(f"churn.{PRODUCTS[k]}", t, sub, n) * self.bound[k]
-            lam = np.full(sub.shape[0], self.churn[k])
-            if (self.price[k] > 0 or self.fee[k] > 0) and sub.size:
-                aff = self.affordability(self.cost_share(k, sub, t, effects))
-                lam = lam * (1.0 + prm.churn_unaffordable_multiplier * (1.0 - aff))
+            us = self.streams.uniforms(f"churn.{PRODUCTS[k]}", t, sub, n) * at(self.bound[k], sub)
+            lam = np.full(sub.shape[0], self.churn[k, 0]) if self.B == 1 else self.churn[k][self.run[sub]]
+            if self.has_cost[k] and sub.size:
+                aff = self.affordability(self.cost_share(k, sub, t, effects), sub)
+                lam = lam * (1.0 + at(self.churn_multiplier, sub) * (1.0 - aff))
             lapsed[k] = sub[us < -np.expm1(-lam * DT_YEARS)]
         # further working-age members start using a smartphone
         grow = np.empty(0, dtype=np.int64)
         if SMARTPHONE in self.active:
             due = self.member_wake.due(t)
             sub = due[a[SMARTPHONE, due] & (state.phone_users[due] < self.pop.working_age[due])]
-            us = self.streams.uniforms("members", t, sub, n) * self.member_prob
-            w = self.skill_weight[SMARTPHONE]
-            grow = sub[us < self.member_prob * (1.0 - w + w * state.skill[sub])]
+            mp = at(self.member_prob, sub)
+            us = self.streams.uniforms("members", t, sub, n) * mp
+            w = at(self.skill_weight[SMARTPHONE], sub)
+            grow = sub[us < mp * (1.0 - w + w * state.skill[sub])]
         # ---- apply all changes together (synchronous update)
         mark = np.zeros(n, dtype=bool)
         for ids in (grow, *adopted.values(), *lapsed.values()):
@@ -272,8 +325,8 @@ class Dynamics:
         users_before = state.phone_users[touched]
         if SMARTPHONE in self.active:
             state.phone_users[grow] += 1
-            if self.skill_growth > 0:
-                gap = np.float32(self.skill_growth) * (1.0 - state.skill)
+            if (self.skill_growth > 0).any():
+                gap = self._skill_growth * (1.0 - state.skill)
                 gap *= a[SMARTPHONE]
                 state.skill += gap
         for k, idx in adopted.items():
@@ -312,7 +365,7 @@ class Dynamics:
 
     def end_of_month(self, state: State) -> None:
         """Exposure decays with its half-life."""
-        state.exposure *= np.float32(self.decay)
+        state.exposure *= self._decay
 
 
 def initial_state(

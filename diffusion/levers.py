@@ -10,10 +10,16 @@ Each lever acts on the household state in two places of the month (see ``Adoptio
 Every lever records, for every month, what it did (``last`` holds that month's activity). Dates are
 "YYYY-MM"; a lever is active from ``start`` to ``end`` inclusive (default: the whole run). Each lever
 draws random numbers from its own stream only, so switching one on never shifts another process.
+
+Several runs can be stacked in one set of arrays (see ``diffusion.engine``): each run binds its own
+levers, ``stack_levers`` joins the bound levers of one name, and the joined lever acts on all runs at
+once. A lever therefore keeps its settings as arrays with one value per run (``per_run``), per
+household or per hamlet, and ``book`` returns the month's spending per run, an array of length ``runs``.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -44,13 +50,31 @@ class LeverContext:
     network: Any
     streams: Any
     params: Any
+    layout: Any = None  # population.RunLayout (None: built for the single run)
+
+    def __post_init__(self):
+        if self.layout is None:
+            from .population import RunLayout
+
+            self.layout = RunLayout.single(self.population.n, self.population.n_hamlets)
 
 
 class Lever:
-    """Base class. Subclasses set ``kind``, validate their fields and override act/book."""
+    """Base class. Subclasses set ``kind``, validate their fields and override act/book.
+
+    After ``bind`` the attributes named in ``per_run`` hold one value per run, those in ``per_household``
+    one per household (``household_ids``: arrays of household ids), those in ``per_hamlet`` one per
+    hamlet (``hamlet_ids``: arrays of hamlet ids); ``stack_levers`` joins them run after run.
+    """
 
     kind: ClassVar[str] = "lever"
     activities: ClassVar[tuple[str, ...]] = ()
+    per_run: ClassVar[tuple[str, ...]] = ()
+    per_household: ClassVar[tuple[str, ...]] = ()
+    household_ids: ClassVar[tuple[str, ...]] = ()
+    per_hamlet: ClassVar[tuple[str, ...]] = ()
+    hamlet_ids: ClassVar[tuple[str, ...]] = ()
+    _BASE_PER_RUN: ClassVar[tuple[str, ...]] = ("t_start", "t_end", "on", "budget", "spent")
 
     def __init__(self, name: str | None = None, start: str | None = None, end: str | None = None,
                  enabled: bool = True):
@@ -62,8 +86,7 @@ class Lever:
         if not isinstance(enabled, bool):
             raise ParameterError("enabled", enabled, "true or false", self.name)
         self.enabled = enabled
-        self.last: dict[str, float] = {}
-        self.spent_vnd = 0.0
+        self.last: dict[str, np.ndarray] = {}
         self.budget_vnd: float | None = None  # total VND the lever may spend (None: no limit)
 
     # ---------------------------------------------------------------- binding
@@ -71,22 +94,32 @@ class Lever:
         """Resolve dates against the run's calendar and precompute what the lever needs."""
         cal = ctx.calendar
         self.ctx = ctx
-        self.t_start = 1 if self.start is None else max(1, cal.index(self.start, self._field("start")))
-        self.t_end = cal.months if self.end is None else cal.index(self.end, self._field("end"))
-        if self.t_end < self.t_start:
+        t_start = 1 if self.start is None else max(1, cal.index(self.start, self._field("start")))
+        t_end = cal.months if self.end is None else cal.index(self.end, self._field("end"))
+        if t_end < t_start:
             raise ParameterError(self._field("end"), self.end, f"a month not before start ({self.start})")
-        self.last = {a: 0.0 for a in self.activities}
-        self.spent_vnd = 0.0
+        self.t_start = np.array([t_start])
+        self.t_end = np.array([t_end])
+        self.on = np.array([self.enabled])
+        self.budget = np.array([np.inf if self.budget_vnd is None else float(self.budget_vnd)])
+        self.spent = np.zeros(1)
+        self.last = {a: np.zeros(1) for a in self.activities}
 
-    def _remaining(self) -> float:
-        """VND left in the budget (infinite without one)."""
-        return np.inf if self.budget_vnd is None else self.budget_vnd - self.spent_vnd
+    @property
+    def spent_vnd(self) -> np.ndarray:
+        """VND spent so far, per run."""
+        return self.spent
+
+    def _remaining(self) -> np.ndarray:
+        """VND left in the budget, per run (infinite without one)."""
+        return self.budget - self.spent
 
     def _field(self, f: str) -> str:
         return f"levers.{self.name}.{f}"
 
-    def active(self, t: int) -> bool:
-        return self.enabled and self.t_start <= t <= self.t_end
+    def active(self, t: int) -> np.ndarray:
+        """Whether the lever acts in month t, per run."""
+        return self.on & (self.t_start <= t) & (t <= self.t_end)
 
     def _eligible_mask(self, eligibility: tuple[str, ...]) -> np.ndarray:
         pop = self.ctx.population
@@ -101,6 +134,23 @@ class Lever:
             m |= pop.elderly_only
         return m
 
+    def _zeros(self) -> np.ndarray:
+        return np.zeros(self.ctx.layout.runs)
+
+    def _pay_first(self, ids: np.ndarray, t: int, limit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Split households ``ids`` into those paid and those not: at most ``limit[r]`` of run r's (a
+        per-run array, inf: all), taken in a random order drawn from the "payments" stream for month t."""
+        L = self.ctx.layout
+        run = L.run[ids]
+        if ids.size == 0 or np.all(L.count(ids) <= limit):
+            return ids, ids[:0]
+        u = self.ctx.streams.uniforms("payments", t, ids, L.sizes[0])
+        order = np.lexsort((u, run))
+        ids, run = ids[order], run[order]
+        first = np.searchsorted(run, run, side="left")
+        keep = (np.arange(ids.size) - first) < limit[run]
+        return ids[keep], ids[~keep]
+
     # ---------------------------------------------------------------- month
     def infrastructure(self, t: int, effects: MonthEffects) -> None:
         """Set which hamlets have coverage and fibre in month t (infrastructure levers only)."""
@@ -108,9 +158,30 @@ class Lever:
     def act(self, t: int, state: State, effects: MonthEffects) -> None:
         """Act before the month's decisions."""
 
-    def book(self, t: int, state: State, result: StepResult) -> float:
-        """Pay for the month; return VND spent this month."""
-        return 0.0
+    def book(self, t: int, state: State, result: StepResult) -> np.ndarray:
+        """Pay for the month; return VND spent this month, per run."""
+        return self._zeros()
+
+
+def stack_levers(levers: list[Lever], ctx: LeverContext) -> Lever:
+    """One lever acting on stacked runs from the bound levers of those runs (the same name and kind,
+    in run order); ``ctx`` is the stacked runs' context."""
+    first = levers[0]
+    for lv in levers[1:]:
+        if type(lv) is not type(first) or lv.name != first.name:
+            raise ValueError(f"stacked runs must have the same levers: {first.name!r} ({first.kind}) against "
+                             f"{lv.name!r} ({lv.kind})")
+    L = ctx.layout
+    out = copy.copy(first)
+    for f in Lever._BASE_PER_RUN + first.per_run + first.per_household + first.per_hamlet:
+        setattr(out, f, np.concatenate([getattr(lv, f) for lv in levers]))
+    for f in first.household_ids:
+        setattr(out, f, np.concatenate([getattr(lv, f) + L.offsets[i] for i, lv in enumerate(levers)]))
+    for f in first.hamlet_ids:
+        setattr(out, f, np.concatenate([getattr(lv, f) + L.hamlet_offsets[i] for i, lv in enumerate(levers)]))
+    out.ctx = ctx
+    out.last = {a: np.concatenate([lv.last[a] for lv in levers]) for a in first.activities}
+    return out
 
 
 def _eligibility(value, lever: str) -> tuple[str, ...]:
@@ -128,14 +199,6 @@ def _budget(value, lever: str) -> float | None:
     return check_rate("budget_vnd", value, lever)
 
 
-def _random_order(stream, process: str, idx: np.ndarray, t: int, n: int) -> np.ndarray:
-    """idx in a random order drawn from ``process`` for month t."""
-    if idx.size <= 1:
-        return idx
-    u = stream.uniforms(process, t, idx, n)
-    return idx[np.argsort(u, kind="stable")]
-
-
 class SmartphoneSubsidy(Lever):
     """Support for buying a smartphone: ``amount_vnd`` off the price for eligible households.
 
@@ -148,6 +211,8 @@ class SmartphoneSubsidy(Lever):
 
     kind = "smartphone_subsidy"
     activities = ("payments", "paid_vnd")
+    per_run = ("amount",)
+    per_household = ("_eligible",)
 
     def __init__(self, amount_vnd: float = 500_000.0, eligibility=("poor", "near_poor"),
                  budget_vnd: float | None = None, **kw):
@@ -158,26 +223,32 @@ class SmartphoneSubsidy(Lever):
 
     def bind(self, ctx):
         super().bind(ctx)
+        self.amount = np.array([float(self.amount_vnd)])
         self._eligible = self._eligible_mask(self.eligibility)
 
     def act(self, t, state, effects):
-        self._open = self.active(t) and self.amount_vnd > 0 and self._remaining() >= self.amount_vnd
-        if not self._open:
+        self._open = self.active(t) & (self.amount > 0) & (self._remaining() >= self.amount)
+        if not self._open.any():
             return
+        L = self.ctx.layout
         sub = effects.price_subsidy.setdefault(SMARTPHONE, np.zeros(state.adopted.shape[1]))
-        sub += np.where(self._eligible, self.amount_vnd, 0.0)
+        sub += np.where(self._eligible & L.spread(self._open), L.spread(self.amount), 0.0)
 
     def book(self, t, state, result):
-        self.last = {"payments": 0.0, "paid_vnd": 0.0}
-        if not getattr(self, "_open", False):
-            return 0.0
+        self.last = {"payments": self._zeros(), "paid_vnd": self._zeros()}
+        open_ = getattr(self, "_open", None)
+        if open_ is None or not open_.any():
+            return self._zeros()
+        L = self.ctx.layout
         new = result.adopted.get(SMARTPHONE, np.empty(0, dtype=np.int64))
-        new = new[self._eligible[new]]
-        n_afford = int(self._remaining() // self.amount_vnd) if self.budget_vnd is not None else new.size
-        pay = _random_order(self.ctx.streams, "payments", new, t, state.adopted.shape[1])[:n_afford]
-        paid = pay.size * self.amount_vnd
-        self.spent_vnd += paid
-        self.last = {"payments": float(pay.size), "paid_vnd": paid}
+        new = new[self._eligible[new] & open_[L.run[new]]]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            n_afford = np.where(np.isfinite(self.budget), np.floor_divide(self._remaining(), self.amount), np.inf)
+        pay, _ = self._pay_first(new, t, n_afford)
+        count = L.count(pay)
+        paid = count * self.amount
+        self.spent += paid
+        self.last = {"payments": count, "paid_vnd": paid}
         return paid
 
 
@@ -192,6 +263,8 @@ class ConnectionSupport(Lever):
 
     kind = "connection_support"
     activities = ("installations_paid", "discounts_paid", "paid_vnd")
+    per_run = ("install", "discount", "months")
+    per_household = ("_eligible", "_enrolled_until")
 
     def __init__(self, install_subsidy_vnd: float = 0.0, monthly_discount_vnd: float = 0.0,
                  discount_months: int = 12, eligibility=("poor", "near_poor"),
@@ -206,58 +279,56 @@ class ConnectionSupport(Lever):
     def bind(self, ctx):
         super().bind(ctx)
         n = ctx.population.n
+        self.install = np.array([float(self.install_subsidy_vnd)])
+        self.discount = np.array([float(self.monthly_discount_vnd)])
+        self.months = np.array([int(self.discount_months)])
         self._eligible = self._eligible_mask(self.eligibility)
         self._enrolled_until = np.full(n, -1, dtype=np.int32)
 
     def act(self, t, state, effects):
+        L = self.ctx.layout
         n = state.adopted.shape[1]
         enrolled = (self._enrolled_until >= t) & state.adopted[FIBRE]
-        self._open = self.active(t) and self._remaining() > 0 and (
-            self.install_subsidy_vnd > 0 or self.monthly_discount_vnd > 0
-        )
-        if self._open:
-            offer = self._eligible & ~state.adopted[FIBRE]
-            if self.install_subsidy_vnd > 0:
-                sub = effects.price_subsidy.setdefault(FIBRE, np.zeros(n))
-                sub += np.where(offer, self.install_subsidy_vnd, 0.0)
-        else:
-            offer = np.zeros(n, dtype=bool)
-        if self.monthly_discount_vnd > 0 and self.discount_months > 0 and (offer.any() or enrolled.any()):
+        self._open = self.active(t) & (self._remaining() > 0) & ((self.install > 0) | (self.discount > 0))
+        offer = self._eligible & ~state.adopted[FIBRE] & L.spread(self._open)
+        if ((self.install > 0) & self._open).any():
+            sub = effects.price_subsidy.setdefault(FIBRE, np.zeros(n))
+            sub += np.where(offer, L.spread(self.install), 0.0)
+        discounting = (self.discount > 0) & (self.months > 0)
+        if discounting.any() and (offer.any() or enrolled.any()):
             disc = effects.fee_discount.setdefault(FIBRE, np.zeros(n))
-            disc += np.where(offer | enrolled, self.monthly_discount_vnd, 0.0)
+            disc += np.where((offer | enrolled) & L.spread(discounting), L.spread(self.discount), 0.0)
 
     def book(self, t, state, result):
-        self.last = {a: 0.0 for a in self.activities}
-        n = state.adopted.shape[1]
-        paid = 0.0
+        L = self.ctx.layout
+        paid = self._zeros()
+        n_disc = self._zeros()
+        n_inst = self._zeros()
         # ongoing discounts first (commitments), then new installations, within the budget
         ongoing = np.flatnonzero((self._enrolled_until >= t) & state.adopted[FIBRE])
-        n_disc = 0
-        if self.monthly_discount_vnd > 0 and ongoing.size:
-            n_disc = ongoing.size
-            if self.budget_vnd is not None:
-                n_disc = min(n_disc, int(self._remaining() // self.monthly_discount_vnd))
-            paid += n_disc * self.monthly_discount_vnd
-            if n_disc < ongoing.size:  # budget ran out: the remaining enrolments end
-                self._enrolled_until[_random_order(self.ctx.streams, "payments", ongoing, t, n)[n_disc:]] = -1
-        n_inst = 0
-        if getattr(self, "_open", False):
+        ongoing = ongoing[self.discount[L.run[ongoing]] > 0]
+        if ongoing.size:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                limit = np.where(np.isfinite(self.budget), np.floor_divide(self._remaining(), self.discount), np.inf)
+            kept, dropped = self._pay_first(ongoing, t, limit)
+            n_disc = L.count(kept)
+            paid += n_disc * self.discount
+            self._enrolled_until[dropped] = -1  # budget ran out: the remaining enrolments end
+        open_ = getattr(self, "_open", None)
+        if open_ is not None and open_.any():
             new = result.adopted.get(FIBRE, np.empty(0, dtype=np.int64))
-            new = _random_order(self.ctx.streams, "payments", new[self._eligible[new]], t, n)
-            unit = self.install_subsidy_vnd
-            if unit > 0:
-                n_inst = new.size
-                if self.budget_vnd is not None:
-                    n_inst = min(n_inst, int((self._remaining() - paid) // unit))
-                paid += n_inst * unit
-                enrol = new[:n_inst]
-            else:
-                enrol = new
-            if self.monthly_discount_vnd > 0 and self.discount_months > 0:
-                # the first discounted month is the month after connection
-                self._enrolled_until[enrol] = t + self.discount_months
-        self.spent_vnd += paid
-        self.last = {"installations_paid": float(n_inst), "discounts_paid": float(n_disc), "paid_vnd": paid}
+            new = new[self._eligible[new] & open_[L.run[new]]]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                limit = np.where(np.isfinite(self.budget) & (self.install > 0),
+                                 np.maximum(np.floor_divide(self._remaining() - paid, self.install), 0.0), np.inf)
+            enrol, _ = self._pay_first(new, t, limit)
+            n_inst = np.where(self.install > 0, L.count(enrol), 0.0)
+            paid += n_inst * self.install
+            # the first discounted month is the month after connection
+            enrol = enrol[((self.discount > 0) & (self.months > 0))[L.run[enrol]]]
+            self._enrolled_until[enrol] = t + self.months[L.run[enrol]]
+        self.spent += paid
+        self.last = {"installations_paid": n_inst, "discounts_paid": n_disc, "paid_vnd": paid}
         return paid
 
 
@@ -297,6 +368,11 @@ class DigitalTeams(Lever):
         self.allowance_vnd = check_rate("allowance_vnd", allowance_vnd, self.name)
         self.hamlets = hamlets
 
+    per_run = ("capacity_run", "monthly_cost", "skill_boost_run", "revisit", "tiered")
+    household_ids = ("_order",)
+    hamlet_ids = ("_hamlet_of",)
+    per_hamlet = ("_served",)
+
     @property
     def capacity(self) -> int:
         """Visits per served hamlet per month."""
@@ -318,27 +394,37 @@ class DigitalTeams(Lever):
             key = np.zeros(pop.n)
         self._order = np.lexsort((tie, key, pop.hamlet))  # static priority, grouped by hamlet
         self._hamlet_of = pop.hamlet[self._order]
-        self._bounds = pop.hamlet_bounds()
         self._active_products = [PRODUCTS.index(p) for p in ctx.params.active_products]
+        self.capacity_run = np.array([self.capacity])
+        self.monthly_cost = np.array([self.allowance_vnd * self.teams_per_hamlet * self.members_per_team])
+        self.skill_boost_run = np.array([self.skill_boost], dtype=np.float32)
+        self.revisit = np.array([self.revisit_months])
+        self.tiered = np.array([self.targeting == "non_adopters_first"])
 
     def act(self, t, state, effects):
-        self.last = {"visits": 0.0, "paid_vnd": 0.0}
+        L = self.ctx.layout
+        self.last = {"visits": self._zeros(), "paid_vnd": self._zeros()}
         self._visited = np.empty(0, dtype=np.int64)
-        if not self.active(t) or self.capacity == 0:
+        acting = self.active(t) & (self.capacity_run > 0)
+        if not acting.any():
             return
         order = self._order
+        P = len(self._active_products)
         used = state.adopted[self._active_products].sum(axis=0)
-        cand = (used < len(self._active_products)) & self._served[self.ctx.population.hamlet]
-        if self.revisit_months > 0:
-            cand &= (state.last_visit < 0) | (state.last_visit <= t - self.revisit_months)
+        cand = (used < P) & self._served[self.ctx.population.hamlet] & L.spread(acting)
+        if (self.revisit > 0).any():
+            rv = L.spread(self.revisit)
+            cand &= (rv <= 0) | (state.last_visit < 0) | (state.last_visit <= t - rv)
         cand_o = cand[order]
-        if self.targeting == "non_adopters_first":
+        if self.tiered.any():
             tiers = used[order]
-            levels = range(len(self._active_products))
+            if not self.tiered.all():
+                tiers = np.where(self.tiered[L.run[order]], tiers, 0)
+            levels = range(P)
         else:
             tiers = np.zeros(order.size, dtype=np.int64)
             levels = range(1)
-        remaining = np.where(self._served, self.capacity, 0).astype(np.int64)
+        remaining = np.where(self._served, L.spread_hamlets(self.capacity_run), 0).astype(np.int64)
         picked = []
         for level in levels:
             m = cand_o & (tiers == level)
@@ -354,18 +440,18 @@ class DigitalTeams(Lever):
             remaining -= np.bincount(h[take], minlength=remaining.size)
         visited = np.concatenate(picked) if picked else np.empty(0, dtype=np.int64)
         state.exposure[visited] = 1.0
-        state.skill[visited] += np.float32(self.skill_boost) * (1.0 - state.skill[visited])
+        boost = self.skill_boost_run[0] if L.runs == 1 else self.skill_boost_run[L.run[visited]]
+        state.skill[visited] += boost * (1.0 - state.skill[visited])
         state.last_visit[visited] = t
         self._visited = visited
-        self.last["visits"] = float(visited.size)
+        self.last["visits"] = L.count(visited)
 
     def book(self, t, state, result):
-        if not self.active(t):
-            self.last = {"visits": self.last.get("visits", 0.0), "paid_vnd": 0.0}
-            return 0.0
-        paid = self.allowance_vnd * self.teams_per_hamlet * self.members_per_team * float(self._served.sum())
-        self.spent_vnd += paid
-        self.last["paid_vnd"] = paid
+        L = self.ctx.layout
+        acting = self.active(t)
+        paid = np.where(acting, self.monthly_cost * L.hamlet_sum(self._served.astype(np.float64)), 0.0)
+        self.spent += paid
+        self.last = {"visits": self.last.get("visits", self._zeros()), "paid_vnd": paid}
         return paid
 
 
@@ -384,6 +470,8 @@ class InfrastructureRollout(Lever):
     kind = "infrastructure"
     activities = ("fibre_hamlets_connected", "mobile_hamlets_connected", "fibre_hamlets", "mobile_hamlets",
                   "paid_vnd")
+    per_run = ("has_fibre", "has_mobile", "cost")
+    per_hamlet = ("_fibre_month", "_mobile_month")
 
     def __init__(self, fibre=None, mobile=None, cost_per_hamlet_vnd: float = 0.0, **kw):
         super().__init__(**kw)
@@ -404,9 +492,11 @@ class InfrastructureRollout(Lever):
         never = np.iinfo(np.int32).max
         self._fibre_month = self._schedule(self.fibre, "fibre", order_f, ctx, never)
         self._mobile_month = self._schedule(self.mobile, "mobile", order_m, ctx, never)
-        self.last.update(
-            fibre_hamlets=float(np.sum(self._fibre_month <= 0)), mobile_hamlets=float(np.sum(self._mobile_month <= 0))
-        )
+        self.has_fibre = np.array([self.fibre is not None])
+        self.has_mobile = np.array([self.mobile is not None])
+        self.cost = np.array([float(self.cost_per_hamlet_vnd)])
+        self.last.update(fibre_hamlets=np.array([float(np.sum(self._fibre_month <= 0))]),
+                         mobile_hamlets=np.array([float(np.sum(self._mobile_month <= 0))]))
 
     def _schedule(self, sched, label, order, ctx, never) -> np.ndarray:
         pop, cal = ctx.population, ctx.calendar
@@ -435,24 +525,24 @@ class InfrastructureRollout(Lever):
         return months
 
     def infrastructure(self, t, effects):
-        if not self.enabled:
+        if not self.on.any():
             return
-        effects.fibre_ready &= self._fibre_month <= t
-        effects.mobile_coverage &= self._mobile_month <= t
+        off = ~self.ctx.layout.spread_hamlets(self.on)
+        effects.fibre_ready &= (self._fibre_month <= t) | off
+        effects.mobile_coverage &= (self._mobile_month <= t) | off
 
     def book(self, t, state, result):
-        if not self.enabled:
-            self.last = {a: 0.0 for a in self.activities}
-            return 0.0
-        nf = float(np.sum(self._fibre_month == t)) if self.fibre is not None else 0.0
-        nm = float(np.sum(self._mobile_month == t)) if self.mobile is not None else 0.0
-        paid = (nf + nm) * self.cost_per_hamlet_vnd
-        self.spent_vnd += paid
+        L = self.ctx.layout
+        on = self.on
+        nf = np.where(self.has_fibre & on, L.hamlet_sum((self._fibre_month == t).astype(np.float64)), 0.0)
+        nm = np.where(self.has_mobile & on, L.hamlet_sum((self._mobile_month == t).astype(np.float64)), 0.0)
+        paid = (nf + nm) * self.cost
+        self.spent += paid
         self.last = {
             "fibre_hamlets_connected": nf,
             "mobile_hamlets_connected": nm,
-            "fibre_hamlets": float(np.sum(self._fibre_month <= t)),
-            "mobile_hamlets": float(np.sum(self._mobile_month <= t)),
+            "fibre_hamlets": np.where(on, L.hamlet_sum((self._fibre_month <= t).astype(np.float64)), 0.0),
+            "mobile_hamlets": np.where(on, L.hamlet_sum((self._mobile_month <= t).astype(np.float64)), 0.0),
             "paid_vnd": paid,
         }
         return paid
@@ -467,6 +557,9 @@ class PublicAccessPoint(Lever):
 
     kind = "public_access"
     activities = ("points", "paid_vnd")
+    per_run = ("awareness_run", "skill_boost_run", "setup_cost", "monthly_cost")
+    per_household = ("_households",)
+    per_hamlet = ("_served",)
 
     def __init__(self, awareness: float = 0.2, skill_boost: float = 0.05, setup_cost_vnd: float = 5_000_000.0,
                  monthly_cost_vnd: float = 300_000.0, hamlets: list | None = None, **kw):
@@ -482,26 +575,34 @@ class PublicAccessPoint(Lever):
         pop = ctx.population
         self._served = _hamlet_mask(self.hamlets, pop, self._field("hamlets"))
         self._households = self._served[pop.hamlet]
+        self.awareness_run = np.array([self.awareness])
+        self.skill_boost_run = np.array([self.skill_boost], dtype=np.float32)
+        self.setup_cost = np.array([float(self.setup_cost_vnd)])
+        self.monthly_cost = np.array([float(self.monthly_cost_vnd)])
 
     def act(self, t, state, effects):
-        if not self.active(t):
+        L = self.ctx.layout
+        acting = self.active(t)
+        if not acting.any():
             return
-        if t == self.t_start and self.skill_boost > 0:
-            h = self._households
-            state.skill[h] += np.float32(self.skill_boost) * (1.0 - state.skill[h])
-        if self.awareness > 0:
+        opening = acting & (self.t_start == t) & (self.skill_boost_run > 0)
+        if opening.any():
+            h = self._households & L.spread(opening)
+            boost = self.skill_boost_run[0] if L.runs == 1 else self.skill_boost_run[L.run[h]]
+            state.skill[h] += boost * (1.0 - state.skill[h])
+        aware = acting & (self.awareness_run > 0)
+        if aware.any():
             if effects.awareness is None:
                 effects.awareness = np.zeros(state.adopted.shape[1], dtype=np.float32)
-            np.maximum(effects.awareness, np.where(self._households, self.awareness, 0.0).astype(np.float32),
-                       out=effects.awareness)
+            floor = np.where(self._households & L.spread(aware), L.spread(self.awareness_run), 0.0)
+            np.maximum(effects.awareness, floor.astype(np.float32), out=effects.awareness)
 
     def book(self, t, state, result):
-        if not self.active(t):
-            self.last = {"points": 0.0, "paid_vnd": 0.0}
-            return 0.0
-        points = float(self._served.sum())
-        paid = points * (self.monthly_cost_vnd + (self.setup_cost_vnd if t == self.t_start else 0.0))
-        self.spent_vnd += paid
+        L = self.ctx.layout
+        acting = self.active(t)
+        points = np.where(acting, L.hamlet_sum(self._served.astype(np.float64)), 0.0)
+        paid = points * (self.monthly_cost + np.where(self.t_start == t, self.setup_cost, 0.0))
+        self.spent += paid
         self.last = {"points": points, "paid_vnd": paid}
         return paid
 

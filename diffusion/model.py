@@ -24,11 +24,11 @@ import pandas as pd
 
 from .agents import Household
 from .calendar import Calendar
-from .dynamics import Dynamics, MonthEffects, initial_state
+from .engine import Engine
 from .errors import ParameterError, check_choice
-from .levers import Lever, LeverContext
+from .levers import Lever
 from .network import build_network
-from .outputs import INDICATORS, OutputCounter
+from .outputs import INDICATORS
 from .params import ModelParams
 from .population import build_population
 from .randomness import Streams
@@ -100,7 +100,6 @@ class AdoptionModel(mesa.Model):
             check_choice("agents", agents, ("auto", "True", "False"))
         self.population = build_population(place, params, self.streams.generator("population"), scale)
         self.network = build_network(self.population, params, self.streams.generator("network"))
-        self.dynamics = Dynamics(params, self.population, self.network, self.streams, self.calendar.months)
         self.levers = list(levers)
         names = [lv.name for lv in self.levers]
         for lv in self.levers:
@@ -108,22 +107,11 @@ class AdoptionModel(mesa.Model):
                 raise ParameterError("levers", lv, "Lever objects (see diffusion.levers)")
             if names.count(lv.name) > 1:
                 raise ParameterError("levers", lv.name, "levers with distinct names")
-        ctx = LeverContext(self.calendar, self.population, self.network, self.streams, params)
-        for lv in self.levers:
-            lv.bind(ctx)
-        effects0 = self._effects(0)
-        self.state = initial_state(params, self.population, self.streams, effects0)
-        self.dynamics.recount(self.state)
-        self._counter = OutputCounter(self.population)
-        self._counter.recount(self.state)
-        self.cum_costs = {lv.name: 0.0 for lv in self.levers}
+        self.engine = Engine.single(self.population, self.network, self.streams, params, self.levers, self.calendar)
+        self.dynamics = self.engine.dynamics
+        self.state = self.engine.state
         self._views: list[Household] | None = None
-        self.outputs: dict[str, float] = {}
-        self.hamlet_table = np.empty((0, 0))
-        self._record(
-            costs={lv.name: 0.0 for lv in self.levers},
-            activity={f"{lv.name}.{k}": float(v) for lv in self.levers for k, v in lv.last.items()},
-        )
+        self._take_outputs()
         self.collect = collect
         reporters: dict[str, Any] = {name: partial(_reporter, name=name) for name in self.outputs}
         reporters["by_hamlet"] = _hamlet_reporter
@@ -145,53 +133,30 @@ class AdoptionModel(mesa.Model):
         """The current month as "YYYY-MM" (the month last simulated; the start month before any step)."""
         return self.calendar.label(self.steps)
 
-    def _effects(self, t: int) -> MonthEffects:
-        H = self.population.n_hamlets
-        eff = MonthEffects(mobile_coverage=np.ones(H, dtype=bool), fibre_ready=np.ones(H, dtype=bool))
-        for lv in self.levers:
-            lv.infrastructure(t, eff)
-        return eff
-
     def step(self) -> None:
         """Simulate one month (Mesa increments ``steps`` before this runs)."""
         t = self.steps
         if t > self.calendar.months:
             raise ParameterError("months", self.calendar.months, f"at least {t} to simulate month {t}")
-        effects = self._effects(t)
-        for lv in self.levers:
-            lv.act(t, self.state, effects)
-        result = self.dynamics.step(self.state, t, effects)
-        self._counter.update(result)
-        costs = {lv.name: float(lv.book(t, self.state, result)) for lv in self.levers}
-        self.dynamics.end_of_month(self.state)
-        activity = {f"{lv.name}.{k}": float(v) for lv in self.levers for k, v in lv.last.items()}
-        self._record(costs, activity)
+        self.engine.step()
+        self._take_outputs()
         if self.collect:
             self.datacollector.collect(self)
         self.running = self.steps < self.calendar.months
 
+    @property
+    def cum_costs(self) -> dict[str, float]:
+        """Spending so far per lever, VND."""
+        return {name: float(v[0]) for name, v in self.engine.cum_costs.items()}
+
     def refresh(self) -> None:
         """Recount the model's caches and current outputs after editing ``state`` arrays by hand."""
-        self.dynamics.recount(self.state)
-        self._counter.recount(self.state)
-        out, self.hamlet_table = self._counter.compute()
-        self.outputs.update(out)
+        self.engine.refresh()
+        self._take_outputs()
 
-    def _record(self, costs: dict[str, float], activity: dict[str, float]) -> None:
-        out, hamlet = self._counter.compute()
-        total = 0.0
-        for name, c in costs.items():
-            self.cum_costs[name] += c
-            out[f"cost.{name}"] = c
-            out[f"cum_cost.{name}"] = self.cum_costs[name]
-            total += c
-        out["cost_total"] = total
-        out["cum_cost_total"] = sum(self.cum_costs.values())
-        for lv in self.levers:
-            for k in lv.activities:
-                out[f"{lv.name}.{k}"] = activity.get(f"{lv.name}.{k}", 0.0)
-        self.outputs = out
-        self.hamlet_table = hamlet
+    def _take_outputs(self) -> None:
+        self.outputs = {k: float(v[0]) for k, v in self.engine.outputs.items()}
+        self.hamlet_table = self.engine.hamlet_table
 
     def run_for(self, months: int) -> None:
         """Simulate ``months`` more months."""

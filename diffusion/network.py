@@ -24,11 +24,16 @@ class Network:
         degree: ties per household (float32); for the complete network, n - 1.
     """
 
-    def __init__(self, n: int, adjacency: sp.csr_matrix | None):
+    def __init__(self, n: int, adjacency: sp.csr_matrix | None, layout=None):
         self.n = n
         self.adjacency = adjacency
+        #: RunLayout of stacked runs (a well-mixed network is then well mixed within each run)
+        self.layout = layout if layout is not None and layout.runs > 1 else None
         if adjacency is None:
-            self.degree = np.full(n, n - 1, dtype=np.float32)
+            if self.layout is None:
+                self.degree = np.full(n, n - 1, dtype=np.float32)
+            else:
+                self.degree = (self.layout.sizes[self.layout.run] - 1).astype(np.float32)
         else:
             self.degree = np.diff(adjacency.indptr).astype(np.float32)
         self.inv_degree = np.divide(1.0, self.degree.astype(np.float64), out=np.zeros(n), where=self.degree > 0)
@@ -63,6 +68,11 @@ class Network:
         if idx.size == 0:
             return np.zeros(0)
         if self.adjacency is None:
+            if self.layout is not None:
+                L = self.layout
+                totals = np.bincount(L.run, weights=x, minlength=L.runs)
+                r = L.run[idx]
+                return (totals[r] - x[idx]) / np.maximum(L.sizes[r] - 1, 1)
             if total is None:
                 total = float(np.count_nonzero(x))
             return (total - x[idx]) / max(self.n - 1, 1)
@@ -78,6 +88,23 @@ class Network:
             return np.delete(np.arange(self.n), i)
         a = self.adjacency
         return a.indices[a.indptr[i] : a.indptr[i + 1]].copy()
+
+    @classmethod
+    def stack(cls, networks: list[Network], layout) -> Network:
+        """Several runs' networks as one block-diagonal network (no ties between runs)."""
+        n = int(layout.offsets[-1])
+        if networks[0].adjacency is None:
+            return cls(n, None, layout)
+        indptr = [np.zeros(1, dtype=np.int64)]
+        indices = []
+        for i, net in enumerate(networks):
+            a = net.adjacency
+            indptr.append(a.indptr[1:].astype(np.int64) + (indptr[-1][-1] if i else 0))
+            indices.append(a.indices.astype(np.int64) + layout.offsets[i])
+        indices = np.concatenate(indices)
+        adj = sp.csr_matrix((np.ones(indices.shape[0], dtype=np.float32), indices.astype(np.int32),
+                             np.concatenate(indptr).astype(np.int32)), shape=(n, n))
+        return cls(n, adj, layout)
 
     @property
     def n_ties(self) -> int:

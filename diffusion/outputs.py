@@ -38,24 +38,40 @@ def metric_names() -> list[str]:
 
 
 class OutputCounter:
-    """Counts of households per group and use code for one population."""
+    """Counts of households per group and use code for one population (or for stacked runs, per run).
 
-    def __init__(self, pop: Population):
+    Args:
+        pop: the population; layout: ``population.RunLayout`` of stacked runs (None: one run).
+    """
+
+    def __init__(self, pop: Population, layout=None):
         self.pop = pop
+        self.runs = 1 if layout is None else layout.runs
+        self.layout = layout
+        run = 0 if layout is None else layout.run
         self.hamlet = pop.hamlet.astype(np.int64)
-        self.group = pop.quintile.astype(np.int64) * _A + pop.age_group
-        H = pop.n_hamlets
+        self.group = run * (5 * _A) + pop.quintile.astype(np.int64) * _A + pop.age_group
+        H, B = pop.n_hamlets, self.runs
         self.hamlet_households = np.bincount(self.hamlet, minlength=H).astype(np.float64)
-        self.group_households = np.bincount(self.group, minlength=5 * _A).reshape(5, _A).astype(np.float64)
+        self.group_households = (
+            np.bincount(self.group, minlength=B * 5 * _A).reshape(B, 5, _A).astype(np.float64)
+        )
         self.working_age_hamlet = np.bincount(self.hamlet, weights=pop.working_age, minlength=H)
-        self.working_age_total = float(pop.working_age.sum())
+        self.households = self._per_run(self.hamlet_households)
+        self.working_age_total = self._per_run(self.working_age_hamlet)
+
+    def _per_run(self, x: np.ndarray) -> np.ndarray:
+        """Sums of a per-hamlet array (H, ...) over each run's hamlets: (runs, ...)."""
+        if self.runs == 1:
+            return x.sum(axis=0)[None]
+        return np.add.reduceat(x, self.layout.hamlet_offsets[:-1], axis=0)
 
     def recount(self, state: State) -> None:
         """Count from scratch (at creation, or after the state was edited by hand)."""
-        H = self.pop.n_hamlets
+        H, B = self.pop.n_hamlets, self.runs
         code = use_codes(state.adopted).astype(np.int64)
         self.by_hamlet = np.bincount(self.hamlet * 16 + code, minlength=H * 16).reshape(H, 16)
-        self.by_group = np.bincount(self.group * 16 + code, minlength=5 * _A * 16).reshape(5 * _A, 16)
+        self.by_group = np.bincount(self.group * 16 + code, minlength=B * 5 * _A * 16).reshape(B * 5 * _A, 16)
         self.users_hamlet = np.bincount(self.hamlet, weights=state.phone_users, minlength=H)
 
     def update(self, res: StepResult) -> None:
@@ -78,29 +94,32 @@ class OutputCounter:
         if du.any():
             np.add.at(self.users_hamlet, self.hamlet[idx], du)
 
-    def compute(self) -> tuple[dict[str, float], np.ndarray]:
-        """Scalar outputs and the by-hamlet table (n_hamlets x (5 indicators + working-age share))."""
+    def compute(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Scalar outputs, one value per run (arrays of length ``runs``), and the by-hamlet table
+        (n_hamlets x (5 indicators + working-age share))."""
+        B = self.runs
         ind_h = self.by_hamlet @ _MASK_MATRIX  # (H, 5)
-        ind_g = (self.by_group @ _MASK_MATRIX).reshape(5, _A, len(INDICATORS))
-        n = float(self.pop.n)
-        out: dict[str, float] = {"households": n}
-        total = ind_h.sum(axis=0)
+        ind_g = (self.by_group @ _MASK_MATRIX).reshape(B, 5, _A, len(INDICATORS))
+        n = self.households
+        out: dict[str, np.ndarray] = {"households": n.copy()}
+        total = self._per_run(ind_h)  # (B, 5)
         for i, k in enumerate(INDICATORS):
-            out[f"share_{k}"] = total[i] / n
+            out[f"share_{k}"] = total[:, i] / n
         users = self.users_hamlet
-        out["share_working_age_smartphone"] = (
-            float(users.sum()) / self.working_age_total if self.working_age_total else 0.0
-        )
-        by_q, hh_q = ind_g.sum(axis=1), self.group_households.sum(axis=1)
-        by_a, hh_a = ind_g.sum(axis=0), self.group_households.sum(axis=0)
+        wa = self.working_age_total
+        out["share_working_age_smartphone"] = np.divide(self._per_run(users), wa, out=np.zeros(B), where=wa > 0)
+        by_q, hh_q = ind_g.sum(axis=2), self.group_households.sum(axis=2)  # (B, 5, ind), (B, 5)
+        by_a, hh_a = ind_g.sum(axis=1), self.group_households.sum(axis=1)  # (B, A, ind), (B, A)
         nan = float("nan")
         for i, k in enumerate(INDICATORS):
             for j, q in enumerate(QUINTILES):
-                out[f"share_{k}_{q}"] = by_q[j, i] / hh_q[j] if hh_q[j] else nan
+                h = hh_q[:, j]
+                out[f"share_{k}_{q}"] = np.divide(by_q[:, j, i], h, out=np.full(B, nan), where=h > 0)
             for j, g in enumerate(AGE_GROUPS):
-                out[f"share_{k}_age_{g}"] = by_a[j, i] / hh_a[j] if hh_a[j] else nan
+                h = hh_a[:, j]
+                out[f"share_{k}_age_{g}"] = np.divide(by_a[:, j, i], h, out=np.full(B, nan), where=h > 0)
         hamlet = np.empty((self.pop.n_hamlets, len(INDICATORS) + 1))
         hamlet[:, :-1] = ind_h / self.hamlet_households[:, None]
-        wa = self.working_age_hamlet
-        hamlet[:, -1] = np.divide(users, wa, out=np.full(wa.shape, nan), where=wa > 0)
+        wah = self.working_age_hamlet
+        hamlet[:, -1] = np.divide(users, wah, out=np.full(wah.shape, nan), where=wah > 0)
         return out, hamlet

@@ -77,6 +77,82 @@ class Population:
         return np.searchsorted(self.commune, np.arange(self.n_communes + 1)).astype(np.int64)
 
 
+@dataclass
+class RunLayout:
+    """Where each run's households and hamlets sit when several runs are stacked in one set of arrays.
+
+    Runs are stacked one after the other: run ``r`` holds households ``offsets[r]:offsets[r + 1]`` and
+    hamlets ``hamlet_offsets[r]:hamlet_offsets[r + 1]``. A single run is the layout with ``runs == 1``.
+
+    Attributes:
+        run: (n,) the run of each household; hamlet_run: (n_hamlets,) the run of each hamlet.
+        sizes: (runs,) households per run.
+    """
+
+    offsets: np.ndarray
+    hamlet_offsets: np.ndarray
+
+    def __post_init__(self):
+        self.offsets = np.asarray(self.offsets, dtype=np.int64)
+        self.hamlet_offsets = np.asarray(self.hamlet_offsets, dtype=np.int64)
+        self.sizes = np.diff(self.offsets)
+        self.run = np.repeat(np.arange(self.runs, dtype=np.int64), self.sizes)
+        self.hamlet_run = np.repeat(np.arange(self.runs, dtype=np.int64), np.diff(self.hamlet_offsets))
+
+    @classmethod
+    def single(cls, n: int, n_hamlets: int) -> RunLayout:
+        return cls(np.array([0, n]), np.array([0, n_hamlets]))
+
+    @property
+    def runs(self) -> int:
+        return int(self.offsets.shape[0] - 1)
+
+    def spread(self, x: np.ndarray):
+        """A per-run array as a per-household one (the single value itself for one run, to broadcast)."""
+        return x[0] if self.runs == 1 else x[self.run]
+
+    def spread_hamlets(self, x: np.ndarray):
+        """A per-run array as a per-hamlet one (the single value itself for one run)."""
+        return x[0] if self.runs == 1 else x[self.hamlet_run]
+
+    def count(self, ids: np.ndarray) -> np.ndarray:
+        """How many of households ``ids`` belong to each run, (runs,) float64."""
+        if self.runs == 1:
+            return np.array([float(ids.shape[0])])
+        return np.bincount(self.run[ids], minlength=self.runs).astype(np.float64)
+
+    def hamlet_sum(self, x: np.ndarray) -> np.ndarray:
+        """Sum of a per-hamlet array over each run's hamlets, (runs,) float64."""
+        if self.runs == 1:
+            return np.array([float(np.sum(x))])
+        return np.bincount(self.hamlet_run, weights=x, minlength=self.runs)
+
+
+def stack_populations(pops: list[Population]) -> tuple[Population, RunLayout]:
+    """Several runs' populations as one, hamlets and communes renumbered run after run."""
+    layout = RunLayout(
+        np.concatenate([[0], np.cumsum([p.n for p in pops])]),
+        np.concatenate([[0], np.cumsum([p.n_hamlets for p in pops])]),
+    )
+    c_off = np.concatenate([[0], np.cumsum([p.n_communes for p in pops])])
+    fields = {}
+    for name in ("size", "working_age", "elderly_only", "head_age", "income", "household_income", "income_rank",
+                 "quintile", "poor", "near_poor", "leader", "age_group", "skill"):
+        fields[name] = np.concatenate([getattr(p, name) for p in pops])
+    fields["hamlet"] = np.concatenate([p.hamlet + layout.hamlet_offsets[i] for i, p in enumerate(pops)]).astype(
+        pops[0].hamlet.dtype)
+    fields["commune"] = np.concatenate([p.commune + c_off[i] for i, p in enumerate(pops)]).astype(
+        pops[0].commune.dtype)
+    fields["hamlet_commune"] = np.concatenate([p.hamlet_commune + c_off[i] for i, p in enumerate(pops)])
+    stacked = Population(
+        place=pops[0].place,
+        hamlet_names=[h for p in pops for h in p.hamlet_names],
+        commune_names=[c for p in pops for c in p.commune_names],
+        **fields,
+    )
+    return stacked, layout
+
+
 @functools.lru_cache(maxsize=64)
 def income_sigma(quintile_ratio: float) -> float:
     """Lognormal sigma whose top-quintile mean over bottom-quintile mean equals ``quintile_ratio``.

@@ -83,9 +83,24 @@ class Streams:
         self._keys = {
             name: np.uint64(ss.generate_state(1, np.uint64)[0]) for name, ss in self._children.items()
         }
+        self.layout = None
+
+    @classmethod
+    def stack(cls, streams: list[Streams], layout) -> Streams:
+        """The streams of several stacked runs (see ``population.RunLayout``): each household draws from
+        its own run's streams at its index within that run, so a stacked run draws exactly the numbers
+        it draws alone. Counter-based draws only (``uniforms``); generators belong to single runs."""
+        out = cls.__new__(cls)
+        out.seed_sequence = None
+        out._children = {}
+        out._keys = {name: np.array([s._keys[name] for s in streams], dtype=np.uint64) for name in PROCESSES}
+        out.layout = layout
+        return out
 
     def generator(self, process: str) -> np.random.Generator:
         """A fresh numpy Generator for ``process`` (same numbers every time it is asked for)."""
+        if self.layout is not None:
+            raise RuntimeError("stacked runs draw counter-based uniforms only; use each run's own Streams")
         return np.random.default_rng(self._children[process])
 
     def uniforms(self, process: str, month: int, index: np.ndarray, n_total: int) -> np.ndarray:
@@ -94,6 +109,12 @@ class Streams:
         The value for a household depends only on the run's seed, the process, the month and the
         household, never on which other households are drawn for.
         """
+        if self.layout is not None:
+            L = self.layout
+            idx = np.asarray(index, dtype=np.int64)
+            r = L.run[idx]
+            counter = (idx - L.offsets[r] + month * L.sizes[r] + 1).astype(np.uint64)
+            return splitmix_bits(self._keys[process][r], counter).astype(np.float64) * _TO_UNIT
         counter = np.asarray(index, dtype=np.int64).astype(np.uint64, copy=True)
         counter += np.uint64(month) * np.uint64(n_total) + np.uint64(1)
         return splitmix_bits(self._keys[process], counter).astype(np.float64) * _TO_UNIT
@@ -117,15 +138,24 @@ class WakeChain:
     Args:
         streams: the run's streams.
         process: the process name (its stream is ``wake.<process>``).
-        p: the bound on the monthly probability, 0..1.
+        p: the bound on the monthly probability, 0..1; for stacked runs one bound per run.
         n: households.
         horizon: the last month that will be simulated.
+        run: for stacked runs, the run of each household (``RunLayout.run``).
     """
 
-    def __init__(self, streams: Streams, process: str, p: float, n: int, horizon: int):
+    def __init__(self, streams: Streams, process: str, p, n: int, horizon: int, run: np.ndarray | None = None):
         self.streams, self.process, self.n, self.horizon = streams, process, n, int(horizon)
-        self.p = float(p)
-        self.log_q = float(np.log1p(-self.p)) if self.p < 1 else -np.inf
+        p = np.asarray(p, dtype=np.float64)
+        self.per_household = None
+        if p.ndim == 0:
+            self.p = float(p)
+            self.log_q = float(np.log1p(-self.p)) if self.p < 1 else -np.inf
+        else:  # one bound per run: kept per household
+            self.p = float(p.max())
+            ph = p[run]
+            with np.errstate(divide="ignore"):
+                self.per_household = (ph, np.log1p(-np.minimum(ph, 1.0)))
         dtype = np.int16 if self.horizon < np.iinfo(np.int16).max else np.int32
         self.next = self._next(0, np.arange(n)).astype(dtype)
 
@@ -133,6 +163,13 @@ class WakeChain:
         """The next month after t at which each household's trial succeeds (horizon + 1: not in the run)."""
         if self.p <= 0 or idx.size == 0:
             return np.full(idx.size, self.horizon + 1, dtype=np.int64)
+        if self.per_household is not None:
+            ph, lq = self.per_household[0][idx], self.per_household[1][idx]
+            u = self.streams.uniforms(f"wake.{self.process}", t, idx, self.n)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gap = 1.0 + np.floor(np.log1p(-u) / lq)
+            gap = np.where(ph >= 1, 1.0, np.where(ph <= 0, self.horizon + 1, gap))
+            return np.minimum(t + gap, self.horizon + 1).astype(np.int64)
         if self.p >= 1:
             return np.full(idx.size, t + 1, dtype=np.int64)
         u = self.streams.uniforms(f"wake.{self.process}", t, idx, self.n)

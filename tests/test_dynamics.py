@@ -78,7 +78,7 @@ def test_a_household_adopting_a_smartphone_waits_a_month_for_mobile_data():
 def _check_prerequisites(m):
     a = m.state.adopted
     pop = m.population
-    effects = m._effects(m.steps)
+    effects = m.engine.effects(m.steps)
     assert not np.any(a[MOBILE] & ~a[SMARTPHONE])
     assert not np.any(a[MOBILE] & ~effects.mobile_coverage[pop.hamlet])
     assert not np.any(a[FIBRE] & ~effects.fibre_ready[pop.hamlet])
@@ -186,13 +186,13 @@ def test_incremental_counts_equal_a_recount_after_many_months():
                       months=30, seed=9, agents=False)
     m.run()
     counts = m.dynamics.counts.copy()
-    by_hamlet, by_group, users = (m._counter.by_hamlet.copy(), m._counter.by_group.copy(),
-                                  m._counter.users_hamlet.copy())
+    by_hamlet, by_group, users = (m.engine.counter.by_hamlet.copy(), m.engine.counter.by_group.copy(),
+                                  m.engine.counter.users_hamlet.copy())
     outputs = dict(m.outputs)
     m.refresh()
     np.testing.assert_array_equal(counts, m.dynamics.counts)
-    np.testing.assert_array_equal(by_hamlet, m._counter.by_hamlet)
-    np.testing.assert_array_equal(by_group, m._counter.by_group)
-    np.testing.assert_allclose(users, m._counter.users_hamlet)
+    np.testing.assert_array_equal(by_hamlet, m.engine.counter.by_hamlet)
+    np.testing.assert_array_equal(by_group, m.engine.counter.by_group)
+    np.testing.assert_allclose(users, m.engine.counter.users_hamlet)
     for k, v in m.outputs.items():
         assert v == pytest.approx(outputs[k], nan_ok=True), k
