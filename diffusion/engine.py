@@ -50,6 +50,8 @@ class Engine:
         state: the start-month state.
         calendar: the runs' calendar.
         layout: ``RunLayout`` of stacked runs (None: one run).
+        detail: compute the shares by income quintile and age group every month (``outputs.metric_names``);
+            without, only ``outputs.BASIC_METRICS`` and the costs.
 
     After every month ``outputs`` maps each monthly output (shares, costs, the levers' activity) to an
     array with one value per run, and ``hamlet_table`` holds the shares by hamlet.
@@ -57,8 +59,9 @@ class Engine:
 
     def __init__(self, population: Population, network: Network, streams: Streams,
                  params: ModelParams | list[ModelParams], levers: list[Lever], state: State, calendar: Calendar,
-                 layout: RunLayout | None = None):
+                 layout: RunLayout | None = None, detail: bool = True):
         self.population, self.network, self.streams = population, network, streams
+        self.detail = detail
         self.layout = layout if layout is not None else RunLayout.single(population.n, population.n_hamlets)
         self.runs = self.layout.runs
         stacked = layout if self.runs > 1 else None
@@ -108,11 +111,11 @@ class Engine:
         """Recount the caches and the current outputs after the state arrays were edited by hand."""
         self.dynamics.recount(self.state)
         self.counter.recount(self.state)
-        out, self.hamlet_table = self.counter.compute()
+        out, self.hamlet_table = self.counter.compute(self.detail)
         self.outputs.update(out)
 
     def _record(self, costs: dict[str, np.ndarray]) -> None:
-        out, hamlet = self.counter.compute()
+        out, hamlet = self.counter.compute(self.detail)
         total = np.zeros(self.runs)
         cum_total = np.zeros(self.runs)
         for name, c in costs.items():
@@ -185,10 +188,11 @@ def _initial_key(params: ModelParams, effects: MonthEffects) -> tuple:
     return repr(values), effects.mobile_coverage.tobytes(), effects.fibre_ready.tobytes()
 
 
-def run_batch(place: str, scale: float, start: str, months: int, runs: Sequence[BatchRun]) -> Engine:
+def run_batch(place: str, scale: float, start: str, months: int, runs: Sequence[BatchRun], *,
+              detail: bool = True) -> Engine:
     """An engine of ``runs`` stacked: each run is built (or taken from the cache), its levers bound,
     then all are joined. Runs must share the mechanism, the active products and the lever names and
-    kinds (settings may differ)."""
+    kinds (settings may differ). ``detail``: see ``Engine``."""
     calendar = Calendar(start, months)
     pops, nets, streams, states, bound = [], [], [], [], []
     for run in runs:
@@ -217,7 +221,8 @@ def run_batch(place: str, scale: float, start: str, months: int, runs: Sequence[
         states.append(state0)
         bound.append(run.levers)
     if len(runs) == 1:
-        return Engine(pops[0], nets[0], streams[0], runs[0].params, bound[0], states[0].copy(), calendar)
+        return Engine(pops[0], nets[0], streams[0], runs[0].params, bound[0], states[0].copy(), calendar,
+                      detail=detail)
     population, layout = stack_populations(pops)
     network = Network.stack(nets, layout)
     stacked_streams = Streams.stack(streams, layout)
@@ -227,7 +232,8 @@ def run_batch(place: str, scale: float, start: str, months: int, runs: Sequence[
     ctx = LeverContext(calendar, population, network, stacked_streams, runs[0].params, layout)
     levers = [stack_levers([b[i] for b in bound], ctx) for i in range(len(names[0]))]
     state = State.stack(states)
-    return Engine(population, network, stacked_streams, [r.params for r in runs], levers, state, calendar, layout)
+    return Engine(population, network, stacked_streams, [r.params for r in runs], levers, state, calendar, layout,
+                  detail=detail)
 
 
 def _small(place: str, scale: float) -> bool:

@@ -369,6 +369,7 @@ class DigitalTeams(Lever):
         self.hamlets = hamlets
 
     per_run = ("capacity_run", "monthly_cost", "skill_boost_run", "revisit", "tiered")
+    per_household = ("_served_households",)
     household_ids = ("_order",)
     hamlet_ids = ("_hamlet_of",)
     per_hamlet = ("_served",)
@@ -382,6 +383,7 @@ class DigitalTeams(Lever):
         super().bind(ctx)
         pop = ctx.population
         self._served = _hamlet_mask(self.hamlets, pop, self._field("hamlets"))
+        self._served_households = self._served[pop.hamlet]
         rng = ctx.streams.generator("visits")
         tie = rng.random(pop.n)
         if self.targeting == "poorest_first":
@@ -410,33 +412,37 @@ class DigitalTeams(Lever):
             return
         order = self._order
         P = len(self._active_products)
-        used = state.adopted[self._active_products].sum(axis=0)
-        cand = (used < P) & self._served[self.ctx.population.hamlet] & L.spread(acting)
+        a = state.adopted.view(np.uint8)
+        used = a[self._active_products[0]].copy()
+        for k in self._active_products[1:]:
+            used += a[k]
+        cand = (used < P) & self._served_households
+        if L.runs > 1 and not acting.all():
+            cand &= acting[L.run]
         if (self.revisit > 0).any():
-            rv = L.spread(self.revisit)
+            rv = self.revisit[0] if (self.revisit == self.revisit[0]).all() else L.spread(self.revisit)
             cand &= (rv <= 0) | (state.last_visit < 0) | (state.last_visit <= t - rv)
-        cand_o = cand[order]
+        pos = np.flatnonzero(cand[order])  # candidates' places in the priority order
         if self.tiered.any():
-            tiers = used[order]
+            tiers = used[order[pos]]
             if not self.tiered.all():
-                tiers = np.where(self.tiered[L.run[order]], tiers, 0)
+                tiers = np.where(self.tiered[L.run[order[pos]]], tiers, 0)
             levels = range(P)
         else:
-            tiers = np.zeros(order.size, dtype=np.int64)
+            tiers = None
             levels = range(1)
         remaining = np.where(self._served, L.spread_hamlets(self.capacity_run), 0).astype(np.int64)
         picked = []
         for level in levels:
-            m = cand_o & (tiers == level)
-            pos = np.flatnonzero(m)
-            if pos.size == 0:
+            at = pos if tiers is None else pos[tiers == level]
+            if at.size == 0:
                 continue
-            h = self._hamlet_of[pos]
-            # rank of each candidate within its hamlet (pos is sorted, hamlets are contiguous)
-            first = np.searchsorted(h, h, side="left")
-            rank = np.arange(pos.size) - first
+            h = self._hamlet_of[at]
+            # rank of each candidate within its hamlet (at is sorted, hamlets are contiguous)
+            starts = np.flatnonzero(np.concatenate(([True], h[1:] != h[:-1])))
+            rank = np.arange(at.size) - np.repeat(starts, np.diff(np.append(starts, at.size)))
             take = rank < remaining[h]
-            picked.append(order[pos[take]])
+            picked.append(order[at[take]])
             remaining -= np.bincount(h[take], minlength=remaining.size)
         visited = np.concatenate(picked) if picked else np.empty(0, dtype=np.int64)
         state.exposure[visited] = 1.0

@@ -29,6 +29,12 @@ QUINTILES: tuple[str, ...] = ("q1", "q2", "q3", "q4", "q5")
 _A = len(AGE_GROUPS)
 
 
+#: The outputs computed without ``detail`` (overall shares only; no income quintiles or age groups).
+BASIC_METRICS: tuple[str, ...] = (
+    ("households",) + tuple(f"share_{k}" for k in INDICATORS) + ("share_working_age_smartphone",)
+)
+
+
 def metric_names() -> list[str]:
     """Names of the scalar monthly outputs (before the levers' cost and activity columns), in order."""
     names = ["households"] + [f"share_{k}" for k in INDICATORS] + ["share_working_age_smartphone"]
@@ -94,12 +100,11 @@ class OutputCounter:
         if du.any():
             np.add.at(self.users_hamlet, self.hamlet[idx], du)
 
-    def compute(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    def compute(self, detail: bool = True) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """Scalar outputs, one value per run (arrays of length ``runs``), and the by-hamlet table
-        (n_hamlets x (5 indicators + working-age share))."""
+        (n_hamlets x (5 indicators + working-age share)). Without ``detail`` only ``BASIC_METRICS``."""
         B = self.runs
         ind_h = self.by_hamlet @ _MASK_MATRIX  # (H, 5)
-        ind_g = (self.by_group @ _MASK_MATRIX).reshape(B, 5, _A, len(INDICATORS))
         n = self.households
         out: dict[str, np.ndarray] = {"households": n.copy()}
         total = self._per_run(ind_h)  # (B, 5)
@@ -108,18 +113,24 @@ class OutputCounter:
         users = self.users_hamlet
         wa = self.working_age_total
         out["share_working_age_smartphone"] = np.divide(self._per_run(users), wa, out=np.zeros(B), where=wa > 0)
-        by_q, hh_q = ind_g.sum(axis=2), self.group_households.sum(axis=2)  # (B, 5, ind), (B, 5)
-        by_a, hh_a = ind_g.sum(axis=1), self.group_households.sum(axis=1)  # (B, A, ind), (B, A)
-        nan = float("nan")
-        for i, k in enumerate(INDICATORS):
-            for j, q in enumerate(QUINTILES):
-                h = hh_q[:, j]
-                out[f"share_{k}_{q}"] = np.divide(by_q[:, j, i], h, out=np.full(B, nan), where=h > 0)
-            for j, g in enumerate(AGE_GROUPS):
-                h = hh_a[:, j]
-                out[f"share_{k}_age_{g}"] = np.divide(by_a[:, j, i], h, out=np.full(B, nan), where=h > 0)
+        if detail:
+            self._detail(out)
         hamlet = np.empty((self.pop.n_hamlets, len(INDICATORS) + 1))
         hamlet[:, :-1] = ind_h / self.hamlet_households[:, None]
         wah = self.working_age_hamlet
-        hamlet[:, -1] = np.divide(users, wah, out=np.full(wah.shape, nan), where=wah > 0)
+        hamlet[:, -1] = np.divide(users, wah, out=np.full(wah.shape, np.nan), where=wah > 0)
         return out, hamlet
+
+    def _detail(self, out: dict[str, np.ndarray]) -> None:
+        """Shares by income quintile and by age group of the head."""
+        ind_g = (self.by_group @ _MASK_MATRIX).reshape(self.runs, 5, _A, len(INDICATORS))
+        by_q, hh_q = ind_g.sum(axis=2), self.group_households.sum(axis=2)  # (B, 5, ind), (B, 5)
+        by_a, hh_a = ind_g.sum(axis=1), self.group_households.sum(axis=1)  # (B, A, ind), (B, A)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share_q = np.where(hh_q[:, :, None] > 0, by_q / hh_q[:, :, None], np.nan)
+            share_a = np.where(hh_a[:, :, None] > 0, by_a / hh_a[:, :, None], np.nan)
+        for i, k in enumerate(INDICATORS):
+            for j, q in enumerate(QUINTILES):
+                out[f"share_{k}_{q}"] = share_q[:, j, i]
+            for j, g in enumerate(AGE_GROUPS):
+                out[f"share_{k}_age_{g}"] = share_a[:, j, i]

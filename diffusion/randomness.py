@@ -95,6 +95,10 @@ class Streams:
         out._children = {}
         out._keys = {name: np.array([s._keys[name] for s in streams], dtype=np.uint64) for name in PROCESSES}
         out.layout = layout
+        # counter of household i in month 0 (its index within its run, plus one) and the month stride
+        out._local = (np.arange(layout.run.shape[0]) - layout.offsets[layout.run] + 1).astype(np.uint64)
+        same = bool(np.all(layout.sizes == layout.sizes[0]))
+        out._stride = np.uint64(layout.sizes[0]) if same else layout.sizes.astype(np.uint64)
         return out
 
     def generator(self, process: str) -> np.random.Generator:
@@ -110,10 +114,11 @@ class Streams:
         household, never on which other households are drawn for.
         """
         if self.layout is not None:
-            L = self.layout
             idx = np.asarray(index, dtype=np.int64)
-            r = L.run[idx]
-            counter = (idx - L.offsets[r] + month * L.sizes[r] + 1).astype(np.uint64)
+            r = self.layout.run[idx]
+            stride = self._stride if self._stride.ndim == 0 else self._stride[r]
+            counter = self._local[idx]
+            counter += np.uint64(month) * stride
             return splitmix_bits(self._keys[process][r], counter).astype(np.float64) * _TO_UNIT
         counter = np.asarray(index, dtype=np.int64).astype(np.uint64, copy=True)
         counter += np.uint64(month) * np.uint64(n_total) + np.uint64(1)
@@ -156,6 +161,7 @@ class WakeChain:
             ph = p[run]
             with np.errstate(divide="ignore"):
                 self.per_household = (ph, np.log1p(-np.minimum(ph, 1.0)))
+            self._interior = bool(np.all((p > 0) & (p < 1)))  # no run has a bound of 0 or 1
         dtype = np.int16 if self.horizon < np.iinfo(np.int16).max else np.int32
         self.next = self._next(0, np.arange(n)).astype(dtype)
 
@@ -164,11 +170,13 @@ class WakeChain:
         if self.p <= 0 or idx.size == 0:
             return np.full(idx.size, self.horizon + 1, dtype=np.int64)
         if self.per_household is not None:
-            ph, lq = self.per_household[0][idx], self.per_household[1][idx]
+            lq = self.per_household[1][idx]
             u = self.streams.uniforms(f"wake.{self.process}", t, idx, self.n)
             with np.errstate(divide="ignore", invalid="ignore"):
                 gap = 1.0 + np.floor(np.log1p(-u) / lq)
-            gap = np.where(ph >= 1, 1.0, np.where(ph <= 0, self.horizon + 1, gap))
+            if not self._interior:
+                ph = self.per_household[0][idx]
+                gap = np.where(ph >= 1, 1.0, np.where(ph <= 0, self.horizon + 1, gap))
             return np.minimum(t + gap, self.horizon + 1).astype(np.int64)
         if self.p >= 1:
             return np.full(idx.size, t + 1, dtype=np.int64)

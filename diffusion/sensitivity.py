@@ -795,6 +795,7 @@ def evaluate_task(task: Task, execution: int = 0) -> pd.DataFrame:
     from .engine import BatchRun, run_batch
     from .execution import test_crash_hook
     from .levers import make_lever
+    from .outputs import BASIC_METRICS, metric_names
     from .params import ModelParams
     from .sources import place as get_place
 
@@ -802,6 +803,7 @@ def evaluate_task(task: Task, execution: int = 0) -> pd.DataFrame:
     s = task.setup
     rec = getattr(task, "record", ())
     metrics = sorted({r[1] for r in rec})
+    detail = bool(set(metrics) & (set(metric_names()) - set(BASIC_METRICS)))  # shares by quintile or age group
     params_of: dict[str, ModelParams] = {}
     batches: dict[tuple, list[int]] = {}
     prepared = []
@@ -824,7 +826,7 @@ def evaluate_task(task: Task, execution: int = 0) -> pd.DataFrame:
             engine = run_batch(s.place, s.scale, s.start, s.months, [
                 BatchRun(seed_sequence(s.seed, run.replicate, run.design_point), prepared[i],
                          [make_lever(lv.kind, lv.name, **lv.settings) for lv in run.levers])
-                for i, run in zip(chunk, runs)])
+                for i, run in zip(chunk, runs)], detail=detail)
             zero = np.zeros(len(chunk))
             series = {m: [engine.outputs.get(m, zero)] for m in metrics}
             for _ in range(s.months):
