@@ -78,6 +78,9 @@ class MonthEffects:
         fee_discount: product index -> VND off the monthly fee, per household (n,).
         mobile_coverage, fibre_ready: per hamlet, bool.
         awareness: per household floor under the outreach exposure (0..1), or None.
+
+    Levers add to the subsidies and discounts with ``add``, which never changes an array in place, so a
+    lever may hand over an array it keeps from month to month.
     """
 
     mobile_coverage: np.ndarray
@@ -85,6 +88,11 @@ class MonthEffects:
     price_subsidy: dict[int, np.ndarray] = field(default_factory=dict)
     fee_discount: dict[int, np.ndarray] = field(default_factory=dict)
     awareness: np.ndarray | None = None
+
+    def add(self, table: dict[int, np.ndarray], k: int, values: np.ndarray) -> None:
+        """Add per-household VND ``values`` to product k's entry of ``price_subsidy`` or ``fee_discount``."""
+        current = table.get(k)
+        table[k] = values if current is None else current + values
 
 
 @dataclass
@@ -191,9 +199,14 @@ class Dynamics:
     def _chain_bound(self, x: np.ndarray):
         return float(x[0]) if self.B == 1 else x
 
-    def at(self, x: np.ndarray, idx: np.ndarray):
-        """A per-run value for households ``idx`` (the value itself for a single run)."""
-        return x[0] if self.B == 1 else x[self.run[idx]]
+    def runs_of(self, idx: np.ndarray) -> np.ndarray | None:
+        """The runs of households ``idx`` (None for a single run), for ``at``."""
+        return None if self.B == 1 else self.run[idx]
+
+    @staticmethod
+    def at(x: np.ndarray, r: np.ndarray | None):
+        """A per-run value for households of runs ``r`` (from ``runs_of``; the value itself for one run)."""
+        return x[0] if r is None else x[r]
 
     def recount(self, state: State) -> None:
         """Recompute the neighbour counts from the state (done at creation; call again after editing the
@@ -213,14 +226,16 @@ class Dynamics:
         """Prices at month t relative to the start month, per run."""
         return np.exp(-self.price_decline * t * DT_YEARS)
 
-    def cost_share(self, k: int, idx: np.ndarray, t: int, effects: MonthEffects | None) -> np.ndarray:
-        """Net cost of product k per month as a share of household income, for households idx."""
+    def cost_share(self, k: int, idx: np.ndarray, t: int, effects: MonthEffects | None,
+                   r: np.ndarray | None = None) -> np.ndarray:
+        """Net cost of product k per month as a share of household income, for households idx (of runs r,
+        see ``runs_of``)."""
         f = self.price_factor(t)
         if self.B == 1:
             price = np.full(idx.shape[0], self.price[k, 0] * f[0])
             fee = np.full(idx.shape[0], self.fee[k, 0] * f[0])
         else:
-            r = self.run[idx]
+            r = self.run[idx] if r is None else r
             price = (self.price[k] * f)[r]
             fee = (self.fee[k] * f)[r]
         if effects is not None:
@@ -228,13 +243,14 @@ class Dynamics:
                 price = np.maximum(price - effects.price_subsidy[k][idx], 0.0)
             if k in effects.fee_discount:
                 fee = np.maximum(fee - effects.fee_discount[k][idx], 0.0)
-        return (price / self.at(self.amortisation, idx) + fee) / self.hh_income[idx]
+        return (price / self.at(self.amortisation, r) + fee) / self.hh_income[idx]
 
-    def affordability(self, c: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        """a(c) in (0, 1] for households ``idx`` with cost shares c, 1 for a free product (see module docstring)."""
-        k, c50 = self.at(self.aff_k, idx), self.at(self.aff_c50, idx)
+    def affordability(self, c: np.ndarray, r: np.ndarray | None = None) -> np.ndarray:
+        """a(c) in (0, 1] for cost shares c of households of runs r (see ``runs_of``), 1 for a free product
+        (see module docstring)."""
+        k, c50 = self.at(self.aff_k, r), self.at(self.aff_c50, r)
         z = np.minimum(k * (c - c50), 700.0)
-        return self.at(self._aff_scale, idx) / (1.0 + np.exp(z))
+        return self.at(self._aff_scale, r) / (1.0 + np.exp(z))
 
     def ready(self, k: int, state: State, effects: MonthEffects, idx: np.ndarray | None = None) -> np.ndarray:
         """Which of households ``idx`` (default: all) lack product k and have its prerequisites and
@@ -284,37 +300,40 @@ class Dynamics:
                 adopted[k] = sub
                 continue
             # conditional on a success of the bounding trial, adopt with probability P / bound
-            us = self.streams.uniforms(f"adopt.{PRODUCTS[k]}", t, sub, n) * at(self.bound[k], sub)
+            r = self.runs_of(sub)
+            us = self.streams.uniforms(f"adopt.{PRODUCTS[k]}", t, sub, n) * at(self.bound[k], r)
             s = self.neighbour_share(k, sub, state)
             if self.params.mechanism == "hazard":
-                social = at(self.q[k], sub) * s
+                social = at(self.q[k], r) * s
             else:
-                social = at(self.threshold_rate, sub) * (s >= state.threshold[k, sub])
+                social = at(self.threshold_rate, r) * (s >= state.threshold[k, sub])
             v = state.exposure[sub]
             if effects.awareness is not None:
                 v = np.maximum(v, effects.awareness[sub])
-            lam = at(self.p[k], sub) + social + at(self.o[k], sub) * v
+            lam = at(self.p[k], r) + social + at(self.o[k], r) * v
             if self.has_cost[k]:
-                lam = lam * self.affordability(self.cost_share(k, sub, t, effects), sub)
+                lam = lam * self.affordability(self.cost_share(k, sub, t, effects, r), r)
             if (self.skill_weight[k] > 0).any():
-                w = at(self.skill_weight[k], sub)
+                w = at(self.skill_weight[k], r)
                 lam = lam * (1.0 - w + w * state.skill[sub])
             adopted[k] = sub[us < -np.expm1(-lam * DT_YEARS)]
         for k, sub in due_users.items():
-            us = self.streams.uniforms(f"churn.{PRODUCTS[k]}", t, sub, n) * at(self.bound[k], sub)
-            lam = np.full(sub.shape[0], self.churn[k, 0]) if self.B == 1 else self.churn[k][self.run[sub]]
+            r = self.runs_of(sub)
+            us = self.streams.uniforms(f"churn.{PRODUCTS[k]}", t, sub, n) * at(self.bound[k], r)
+            lam = np.full(sub.shape[0], self.churn[k, 0]) if r is None else self.churn[k][r]
             if self.has_cost[k] and sub.size:
-                aff = self.affordability(self.cost_share(k, sub, t, effects), sub)
-                lam = lam * (1.0 + at(self.churn_multiplier, sub) * (1.0 - aff))
+                aff = self.affordability(self.cost_share(k, sub, t, effects, r), r)
+                lam = lam * (1.0 + at(self.churn_multiplier, r) * (1.0 - aff))
             lapsed[k] = sub[us < -np.expm1(-lam * DT_YEARS)]
         # further working-age members start using a smartphone
         grow = np.empty(0, dtype=np.int64)
         if SMARTPHONE in self.active:
             due = self.member_wake.due(t)
             sub = due[a[SMARTPHONE, due] & (state.phone_users[due] < self.pop.working_age[due])]
-            mp = at(self.member_prob, sub)
+            r = self.runs_of(sub)
+            mp = at(self.member_prob, r)
             us = self.streams.uniforms("members", t, sub, n) * mp
-            w = at(self.skill_weight[SMARTPHONE], sub)
+            w = at(self.skill_weight[SMARTPHONE], r)
             grow = sub[us < mp * (1.0 - w + w * state.skill[sub])]
         # ---- apply all changes together (synchronous update)
         mark = np.zeros(n, dtype=bool)

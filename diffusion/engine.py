@@ -18,6 +18,7 @@ and initial-adoption parameters agree (a small cache per process, for places of 
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -145,11 +146,13 @@ def start_effects(population: Population, levers: Sequence[Lever]) -> MonthEffec
 # ============================================================================ batches
 @dataclass
 class BatchRun:
-    """One run of a batch: its seed, parameters and (unbound) levers."""
+    """One run of a batch: its seed, parameters and levers, as unbound Lever objects or as specifications
+    with ``kind``, ``name``, ``settings`` and ``build()`` (``config.LeverSpec``), which a batch may bind once
+    for all its runs of the same seed and settings."""
 
     seed: Any
     params: ModelParams
-    levers: list[Lever]
+    levers: list[Any]
 
 
 class _Cache(OrderedDict):
@@ -167,6 +170,7 @@ class _Cache(OrderedDict):
 _STREAMS = _Cache()
 _BUILDS = _Cache()
 _STATES = _Cache()
+_LEVERS = _Cache()
 
 #: ModelParams fields the start-month state reads besides the population (see ``dynamics.initial_state``).
 _INITIAL_FIELDS = ("initial_adoption", "initial_income_coef", "initial_age_coef", "active_products", "mechanism",
@@ -182,10 +186,10 @@ def _build_key(params: ModelParams) -> str:
     return repr([(f.name, getattr(params, f.name)) for f in dataclasses.fields(params) if f.name != "products"])
 
 
-def _initial_key(params: ModelParams, effects: MonthEffects) -> tuple:
+def _initial_values(params: ModelParams) -> str:
     values = [getattr(params, f) for f in _INITIAL_FIELDS]
     values += [params.products[p].initial_share for p in PRODUCTS]
-    return repr(values), effects.mobile_coverage.tobytes(), effects.fibre_ready.tobytes()
+    return repr(values)
 
 
 def run_batch(place: str, scale: float, start: str, months: int, runs: Sequence[BatchRun], *,
@@ -194,32 +198,55 @@ def run_batch(place: str, scale: float, start: str, months: int, runs: Sequence[
     then all are joined. Runs must share the mechanism, the active products and the lever names and
     kinds (settings may differ). ``detail``: see ``Engine``."""
     calendar = Calendar(start, months)
+    small = _small(place, scale)
+    place_key = place if isinstance(place, str) else repr(place)
     pops, nets, streams, states, bound = [], [], [], [], []
+    keys: dict[int, tuple[str, str]] = {}  # by id of the params (runs often share one ModelParams)
+    spec_keys: dict[int, tuple[str, str, str]] = {}  # by id of the lever specifications
     for run in runs:
+        if id(run.params) not in keys:
+            keys[id(run.params)] = (_build_key(run.params), _initial_values(run.params))
+        build_key, initial_values = keys[id(run.params)]
         ss = as_seed_sequence(run.seed)
         skey = _seed_key(ss)
         st = _STREAMS.fetch(skey, lambda ss=ss: Streams(ss))
-        bkey = (place, float(scale), skey, _build_key(run.params))
+        bkey = (place_key, float(scale), skey, build_key)
 
         def build(st=st, prm=run.params):
             pop = build_population(place, prm, st.generator("population"), scale)
             return pop, build_network(pop, prm, st.generator("network"))
 
-        pop, net = _BUILDS.fetch(bkey, build) if _small(place, scale) else build()
+        pop, net = _BUILDS.fetch(bkey, build) if small else build()
         ctx = LeverContext(calendar, pop, net, st, run.params)
+        levers = []
         for lv in run.levers:
-            lv.bind(ctx)
-        eff0 = start_effects(pop, run.levers)
+            if isinstance(lv, Lever):
+                lv.bind(ctx)
+                levers.append(lv)
+                continue
+            if id(lv) not in spec_keys:
+                spec_keys[id(lv)] = (lv.kind, lv.name, json.dumps(lv.settings, sort_keys=True, default=str))
+
+            def bind(lv=lv, ctx=ctx):
+                b = lv.build()
+                b.bind(ctx)
+                return b
+
+            # a bound lever is never changed by a stacked run (stack_levers copies what runs change)
+            shared = small and len(runs) > 1
+            levers.append(_LEVERS.fetch((bkey, start, months, spec_keys[id(lv)]), bind) if shared else bind())
+        eff0 = start_effects(pop, levers)
 
         def first(pop=pop, st=st, prm=run.params, eff0=eff0):
             return initial_state(prm, pop, st, eff0)
 
-        state0 = _STATES.fetch((bkey, _initial_key(run.params, eff0)), first) if _small(place, scale) else first()
+        ikey = (bkey, initial_values, eff0.mobile_coverage.tobytes(), eff0.fibre_ready.tobytes())
+        state0 = _STATES.fetch(ikey, first) if small else first()
         pops.append(pop)
         nets.append(net)
         streams.append(st)
         states.append(state0)
-        bound.append(run.levers)
+        bound.append(levers)
     if len(runs) == 1:
         return Engine(pops[0], nets[0], streams[0], runs[0].params, bound[0], states[0].copy(), calendar,
                       detail=detail)
@@ -236,7 +263,8 @@ def run_batch(place: str, scale: float, start: str, months: int, runs: Sequence[
                   detail=detail)
 
 
-def _small(place: str, scale: float) -> bool:
+def _small(place, scale: float) -> bool:
     from .sources import place as get_place
 
-    return get_place(place).households * scale <= CACHE_MAX_HOUSEHOLDS
+    pl = get_place(place) if isinstance(place, str) else place
+    return pl.households * scale <= CACHE_MAX_HOUSEHOLDS

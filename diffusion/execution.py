@@ -145,6 +145,32 @@ def process_pool(workers: int) -> Callable[[], Executor]:
     return lambda: ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
 
 
+def _warm() -> bool:
+    import diffusion.sensitivity  # noqa: F401 - what a worker needs before its first task
+
+    return True
+
+
+class started_early:  # noqa: N801 - used as a function that returns a factory
+    """Start a process pool now, so that its workers import the model while this process prepares the
+    work (sampling a design takes about as long as a worker's start). Calling the object hands this pool
+    out first, then new ones from ``factory`` (after a broken pool); ``close()`` shuts the early pool down
+    if it was never handed out (the preparation failed)."""
+
+    def __init__(self, factory: Callable[[], Executor], workers: int):
+        self.factory, self.workers = factory, workers
+        self.first: list[Executor] = [factory()]
+        for _ in range(workers):  # a spawn pool starts one worker per submitted call
+            self.first[0].submit(_warm)
+
+    def __call__(self) -> Executor:
+        return self.first.pop() if self.first else self.factory()
+
+    def close(self) -> None:
+        while self.first:
+            self.first.pop().shutdown(wait=False, cancel_futures=True)
+
+
 class InProcessExecutor(Executor):
     """Runs each task at submit time in the calling process (``workers=0``: debugging, profiling)."""
 

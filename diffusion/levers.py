@@ -225,14 +225,18 @@ class SmartphoneSubsidy(Lever):
         super().bind(ctx)
         self.amount = np.array([float(self.amount_vnd)])
         self._eligible = self._eligible_mask(self.eligibility)
+        self._offer_key = None  # (the offer array is rebuilt for this binding)
 
     def act(self, t, state, effects):
         self._open = self.active(t) & (self.amount > 0) & (self._remaining() >= self.amount)
         if not self._open.any():
             return
-        L = self.ctx.layout
-        sub = effects.price_subsidy.setdefault(SMARTPHONE, np.zeros(state.adopted.shape[1]))
-        sub += np.where(self._eligible & L.spread(self._open), L.spread(self.amount), 0.0)
+        key = self._open.tobytes()
+        if getattr(self, "_offer_key", None) != key:  # the offer changes only when a run opens or closes
+            L = self.ctx.layout
+            self._offer = np.where(self._eligible & L.spread(self._open), L.spread(self.amount), 0.0)
+            self._offer_key = key
+        effects.add(effects.price_subsidy, SMARTPHONE, self._offer)
 
     def book(self, t, state, result):
         self.last = {"payments": self._zeros(), "paid_vnd": self._zeros()}
@@ -287,17 +291,15 @@ class ConnectionSupport(Lever):
 
     def act(self, t, state, effects):
         L = self.ctx.layout
-        n = state.adopted.shape[1]
         enrolled = (self._enrolled_until >= t) & state.adopted[FIBRE]
         self._open = self.active(t) & (self._remaining() > 0) & ((self.install > 0) | (self.discount > 0))
         offer = self._eligible & ~state.adopted[FIBRE] & L.spread(self._open)
         if ((self.install > 0) & self._open).any():
-            sub = effects.price_subsidy.setdefault(FIBRE, np.zeros(n))
-            sub += np.where(offer, L.spread(self.install), 0.0)
+            effects.add(effects.price_subsidy, FIBRE, np.where(offer, L.spread(self.install), 0.0))
         discounting = (self.discount > 0) & (self.months > 0)
         if discounting.any() and (offer.any() or enrolled.any()):
-            disc = effects.fee_discount.setdefault(FIBRE, np.zeros(n))
-            disc += np.where((offer | enrolled) & L.spread(discounting), L.spread(self.discount), 0.0)
+            effects.add(effects.fee_discount, FIBRE,
+                        np.where((offer | enrolled) & L.spread(discounting), L.spread(self.discount), 0.0))
 
     def book(self, t, state, result):
         L = self.ctx.layout
@@ -384,6 +386,17 @@ class DigitalTeams(Lever):
         pop = ctx.population
         self._served = _hamlet_mask(self.hamlets, pop, self._field("hamlets"))
         self._served_households = self._served[pop.hamlet]
+        self._order, self._hamlet_of = _derived(pop, ("visits", self.targeting), lambda: self._priority(ctx))
+        self._active_products = [PRODUCTS.index(p) for p in ctx.params.active_products]
+        self.capacity_run = np.array([self.capacity])
+        self.monthly_cost = np.array([self.allowance_vnd * self.teams_per_hamlet * self.members_per_team])
+        self.skill_boost_run = np.array([self.skill_boost], dtype=np.float32)
+        self.revisit = np.array([self.revisit_months])
+        self.tiered = np.array([self.targeting == "non_adopters_first"])
+
+    def _priority(self, ctx) -> tuple[np.ndarray, np.ndarray]:
+        """The static visiting order (grouped by hamlet) and the hamlet of each place in it."""
+        pop = ctx.population
         rng = ctx.streams.generator("visits")
         tie = rng.random(pop.n)
         if self.targeting == "poorest_first":
@@ -394,14 +407,8 @@ class DigitalTeams(Lever):
             key = -ctx.network.degree.astype(np.float64)
         else:
             key = np.zeros(pop.n)
-        self._order = np.lexsort((tie, key, pop.hamlet))  # static priority, grouped by hamlet
-        self._hamlet_of = pop.hamlet[self._order]
-        self._active_products = [PRODUCTS.index(p) for p in ctx.params.active_products]
-        self.capacity_run = np.array([self.capacity])
-        self.monthly_cost = np.array([self.allowance_vnd * self.teams_per_hamlet * self.members_per_team])
-        self.skill_boost_run = np.array([self.skill_boost], dtype=np.float32)
-        self.revisit = np.array([self.revisit_months])
-        self.tiered = np.array([self.targeting == "non_adopters_first"])
+        order = np.lexsort((tie, key, pop.hamlet))
+        return order, pop.hamlet[order]
 
     def act(self, t, state, effects):
         L = self.ctx.layout
@@ -412,21 +419,29 @@ class DigitalTeams(Lever):
             return
         order = self._order
         P = len(self._active_products)
-        a = state.adopted.view(np.uint8)
-        used = a[self._active_products[0]].copy()
+        a = state.adopted
+        has_all = a[self._active_products[0]].copy()
         for k in self._active_products[1:]:
-            used += a[k]
-        cand = (used < P) & self._served_households
+            has_all &= a[k]
+        cand = self._served_households & ~has_all  # lacking at least one product
         if L.runs > 1 and not acting.all():
             cand &= acting[L.run]
         if (self.revisit > 0).any():
-            rv = self.revisit[0] if (self.revisit == self.revisit[0]).all() else L.spread(self.revisit)
-            cand &= (rv <= 0) | (state.last_visit < 0) | (state.last_visit <= t - rv)
+            if (self.revisit == self.revisit[0]).all():
+                rv = int(self.revisit[0])
+                # never visited is last_visit -1, which passes "last_visit <= t - rv" once t - rv >= -1
+                cand &= (state.last_visit <= t - rv) if t - rv >= -1 else (state.last_visit < 0)
+            else:
+                rv = L.spread(self.revisit)
+                cand &= (rv <= 0) | (state.last_visit < 0) | (state.last_visit <= t - rv)
         pos = np.flatnonzero(cand[order])  # candidates' places in the priority order
         if self.tiered.any():
-            tiers = used[order[pos]]
+            who = order[pos]
+            tiers = a[self._active_products[0], who].astype(np.int64)
+            for k in self._active_products[1:]:
+                tiers += a[k, who]
             if not self.tiered.all():
-                tiers = np.where(self.tiered[L.run[order[pos]]], tiers, 0)
+                tiers = np.where(self.tiered[L.run[who]], tiers, 0)
             levels = range(P)
         else:
             tiers = None
@@ -492,9 +507,11 @@ class InfrastructureRollout(Lever):
     def bind(self, ctx):
         super().bind(ctx)
         pop = ctx.population
-        rng = ctx.streams.generator("rollout")
-        order_f = rng.permutation(pop.n_hamlets)
-        order_m = rng.permutation(pop.n_hamlets)
+        def orders():
+            rng = ctx.streams.generator("rollout")
+            return rng.permutation(pop.n_hamlets), rng.permutation(pop.n_hamlets)
+
+        order_f, order_m = _derived(pop, ("rollout",), orders)
         never = np.iinfo(np.int32).max
         self._fibre_month = self._schedule(self.fibre, "fibre", order_f, ctx, never)
         self._mobile_month = self._schedule(self.mobile, "mobile", order_m, ctx, never)
@@ -611,6 +628,13 @@ class PublicAccessPoint(Lever):
         self.spent += paid
         self.last = {"points": points, "paid_vnd": paid}
         return paid
+
+
+def _derived(pop, key: tuple, make):
+    """A value drawn once per population from its run's streams (see ``Population.derived``)."""
+    if key not in pop.derived:
+        pop.derived[key] = make()
+    return pop.derived[key]
 
 
 def _hamlet_index(key, pop, field) -> int:

@@ -7,12 +7,10 @@ one numpy array indexed by household id. See ``ModelParams`` for each number's s
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import brentq
-from scipy.special import expit
-from scipy.stats import norm
+from scipy.special import expit, ndtr, ndtri
 
 from .errors import ParameterError, check_positive
 from .params import PRODUCTS, ModelParams
@@ -55,6 +53,9 @@ class Population:
     leader: np.ndarray
     age_group: np.ndarray
     skill: np.ndarray
+    #: values derived once from this population and its run's streams (static orders of the levers), kept
+    #: for later runs that share the population (see ``engine.run_batch``)
+    derived: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n(self) -> int:
@@ -160,8 +161,10 @@ def income_sigma(quintile_ratio: float) -> float:
     For a lognormal, E[X | X in top 20%] / E[X | X in bottom 20%] = Phi(sigma - z) / Phi(-z - sigma)
     with z = Phi^-1(0.8); this is solved for sigma (7.6 gives sigma = 0.719).
     """
-    z = norm.ppf(0.8)
-    return float(brentq(lambda s: norm.cdf(s - z) / norm.cdf(-z - s) - quintile_ratio, 1e-6, 10.0))
+    from scipy.optimize import brentq  # (imported here: the solve is cached and scipy.optimize is slow to load)
+
+    z = ndtri(0.8)
+    return float(brentq(lambda s: ndtr(s - z) / ndtr(-z - s) - quintile_ratio, 1e-6, 10.0))
 
 
 def hamlet_sizes(place: Place, scale: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -224,7 +227,7 @@ def build_population(
         mean = params.income_mean_vnd * pl.income_multiplier
         z = rng.standard_normal(n)
         income = np.exp(np.log(mean) - sigma**2 / 2 + sigma * z)
-        rank = norm.cdf(z)
+        rank = ndtr(z)
         # Household size: poorest quintile 1.2x the richest (VHLSS 2018), overall mean as given.
         r = params.household_size_ratio
         rel = r - (r - 1.0) * rank  # from r (poorest) down to 1 (richest)

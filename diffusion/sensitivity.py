@@ -79,9 +79,9 @@ MIN_STABLE_N = 256
 MIN_STABLE_TRAJECTORIES = 10
 #: Runs per task: a task's runs are simulated together in batches (see ``diffusion.engine``), where a
 #: village run of ~275 households over 60 months costs ~1.5 ms in a batch of 256 against ~30 ms alone.
-RUNS_PER_TASK = 256
+RUNS_PER_TASK = 512
 #: A batch holds at most this many households (all runs together), which bounds a worker's memory.
-BATCH_HOUSEHOLDS = 100_000
+BATCH_HOUSEHOLDS = 150_000
 OUTCOME_KINDS = ("share_at", "value_at", "month_reached", "cost_per_additional")
 NUMERIC_DISTS = ("uniform", "loguniform", "triangular", "normal", "lognormal")
 
@@ -794,7 +794,6 @@ def evaluate_task(task: Task, execution: int = 0) -> pd.DataFrame:
     """
     from .engine import BatchRun, run_batch
     from .execution import test_crash_hook
-    from .levers import make_lever
     from .outputs import BASIC_METRICS, metric_names
     from .params import ModelParams
     from .sources import place as get_place
@@ -824,8 +823,7 @@ def evaluate_task(task: Task, execution: int = 0) -> pd.DataFrame:
             chunk = members[j:j + per_batch]
             runs = [task.runs[i] for i in chunk]
             engine = run_batch(s.place, s.scale, s.start, s.months, [
-                BatchRun(seed_sequence(s.seed, run.replicate, run.design_point), prepared[i],
-                         [make_lever(lv.kind, lv.name, **lv.settings) for lv in run.levers])
+                BatchRun(seed_sequence(s.seed, run.replicate, run.design_point), prepared[i], list(run.levers))
                 for i, run in zip(chunk, runs)], detail=detail)
             zero = np.zeros(len(chunk))
             series = {m: [engine.outputs.get(m, zero)] for m in metrics}
@@ -885,11 +883,18 @@ def make_design(cfg: ExperimentConfig, spec: SensitivitySpec) -> ModelDesign:
     base = spec.base
     step = spec.step
     runs: list[RunSpec] = []
-    refs: dict[str, int] = {}
+    refs: dict[tuple, int] = {}
     ref_of_row = np.full(len(X), -1, dtype=np.int64)
     ref_runs: list[tuple[int, dict[str, Any], tuple[LeverSpec, ...]]] = []
     from .config import scenario_levers
 
+    needs_reference = spec.needs_reference
+    # levers switched off keep the base settings: a lever that is off does the same whatever its settings
+    switched_off = {b.name: LeverSpec(b.kind, b.name, {**b.settings, "enabled": False}) for b in base.levers
+                    if b.name in spec.reference_off}
+    # a reference is set by the base sample and the factors that act on it (model parameters, levers kept on)
+    acting_on_reference = [j for j, f in enumerate(spec.factors) if f.dist != "dummy" and any(
+        t[0] == "model" or t[1] not in switched_off for t in f.targets)]
     for k in range(len(X)):
         g = k // step
         params = dict(base.params)
@@ -903,15 +908,11 @@ def make_design(cfg: ExperimentConfig, spec: SensitivitySpec) -> ModelDesign:
         levers = tuple(scenario_levers(base, lever_over))
         for r in range(spec.replicates):
             runs.append(RunSpec(f"x{k}", r, g, params, levers))
-        if spec.needs_reference:
-            # levers switched off keep the base settings: a lever that is off does the same whatever its settings
-            ref_levers = tuple(LeverSpec(b.kind, b.name, {**b.settings, "enabled": False})
-                               if lv.name in spec.reference_off else lv for lv, b in zip(levers, base.levers))
-            key = json.dumps([g, params, [[lv.name, lv.settings] for lv in ref_levers]], sort_keys=True,
-                             default=str)
+        if needs_reference:
+            key = (g, *(_frozen(values[j][k]) for j in acting_on_reference))
             if key not in refs:
                 refs[key] = len(refs)
-                ref_runs.append((g, params, ref_levers))
+                ref_runs.append((g, params, tuple(switched_off.get(lv.name, lv) for lv in levers)))
             ref_of_row[k] = refs[key]
     for i, (g, params, ref_levers) in enumerate(ref_runs):
         for r in range(spec.replicates):
@@ -924,6 +925,11 @@ def make_design(cfg: ExperimentConfig, spec: SensitivitySpec) -> ModelDesign:
     tasks = [SensitivityTask(f"task-{i:0{width}d}", setup, tuple(runs[j:j + size]), rec)
              for i, j in enumerate(range(0, len(runs), size))]
     return ModelDesign(spec, setup, X, design, tasks, ref_of_row, len(ref_runs))
+
+
+def _frozen(value: Any) -> Any:
+    """A factor value as a dictionary key (levels may be lists)."""
+    return tuple(_frozen(v) for v in value) if isinstance(value, list | tuple) else value
 
 
 def outcomes_from_runs(md: ModelDesign, runs: pd.DataFrame) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
@@ -1016,13 +1022,32 @@ def run_sensitivity(cfg: ExperimentConfig | str | Path, out_dir: str | Path | No
     import time
 
     from .config import load_config
-    from .execution import DaskConnection, InProcessExecutor, execute, process_pool
-    from .results import package_versions, write_json, write_parquet
+    from .execution import process_pool, started_early
 
     t0 = time.perf_counter()
     if not isinstance(cfg, ExperimentConfig):
         cfg = load_config(cfg)
     spec = validate_sensitivity(cfg)
+    pool = None
+    if executor is None and not scheduler and workers != 0:  # local workers start while the design is made
+        import os
+
+        n_local = max(1, workers or os.cpu_count() or 1)
+        pool = started_early(process_pool(n_local), n_local)
+    try:
+        return _run_sensitivity(cfg, spec, out_dir, pool, workers, scheduler, executor, fresh, quiet, charts, t0)
+    finally:
+        if pool is not None:
+            pool.close()
+
+
+def _run_sensitivity(cfg: ExperimentConfig, spec: SensitivitySpec, out_dir, pool, workers, scheduler, executor,
+                     fresh: bool, quiet: bool, charts: bool, t0: float) -> SensitivityOutcome:
+    import time
+
+    from .execution import DaskConnection, InProcessExecutor, execute
+    from .results import package_versions, write_json, write_parquet
+
     md = make_design(cfg, spec)
     out = Path(out_dir) if out_dir is not None else Path("results") / cfg.name
     parts = out / "sensitivity" / "parts"
@@ -1060,10 +1085,7 @@ def run_sensitivity(cfg: ExperimentConfig | str | Path, out_dir: str | Path | No
     elif workers == 0:
         inner, n_workers = InProcessExecutor, 1
     else:
-        import os
-
-        n_workers = max(1, min(workers or os.cpu_count() or 1, max(1, len(todo))))
-        inner = process_pool(n_workers)
+        inner, n_workers = pool, pool.workers
     from tqdm.auto import tqdm
 
     bar = tqdm(total=md.n_runs, initial=md.n_runs - sum(len(t.runs) for t in todo), unit="run", desc=cfg.name,
