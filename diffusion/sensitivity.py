@@ -613,14 +613,18 @@ def _half_rows(method: str, n: int, step: int) -> tuple[int, int]:
 
 
 def convergence(problem: dict[str, Any], method: str, X: np.ndarray, Y: np.ndarray, n: int, step: int,
-                **kw: Any) -> pd.DataFrame:
-    """Indices from the first half of the base samples (or trajectories) and from all, long format."""
+                full: pd.DataFrame | None = None, **kw: Any) -> pd.DataFrame:
+    """Indices from the first half of the base samples (or trajectories) and from all, long format.
+    ``full``: the wide indices from all of them, when already computed with the same settings."""
     out = []
     half, rows = _half_rows(method, n, step)
     for n_used, r in ((half, rows), (n, len(Y))):
         if n_used < 2:
             continue
-        wide, _ = analyse(problem, method, X[:r], Y[:r], **kw)
+        if r == len(Y) and full is not None:
+            wide = full
+        else:
+            wide, _ = analyse(problem, method, X[:r], Y[:r], **kw)
         out.append(tidy(wide, n_used))
     return pd.concat(out, ignore_index=True)
 
@@ -673,7 +677,8 @@ def _analyse_all(spec: SensitivitySpec, X: np.ndarray, Y: dict[str, np.ndarray],
         if s2 is not None:
             s2s.append(s2)
         kw1 = {**kw, "second_order": False if spec.method == "morris" else spec.second_order}
-        conv = convergence(problem, spec.method, X, y, spec.n, spec.step, outcome=name, **kw1)
+        conv = convergence(problem, spec.method, X, y, spec.n, spec.step, full=wide if kw1 == kw else None,
+                           outcome=name, **kw1)
         conv["outcome"] = name
         convs.append(conv)
     wide = pd.concat(wides, ignore_index=True)
