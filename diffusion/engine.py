@@ -71,7 +71,7 @@ class Engine:
         self.state = state
         self.dynamics = Dynamics(params, population, network, streams, calendar.months, stacked)
         self.dynamics.recount(state)
-        self.counter = OutputCounter(population, stacked)
+        self.counter = OutputCounter(population, stacked, groups=detail)
         self.counter.recount(state)
         self.t = 0
         self.cum_costs = {lv.name: np.zeros(self.runs) for lv in self.levers}

@@ -48,10 +48,12 @@ class OutputCounter:
 
     Args:
         pop: the population; layout: ``population.RunLayout`` of stacked runs (None: one run).
+        groups: keep the counts by income quintile and age group (needed for ``compute(detail=True)``).
     """
 
-    def __init__(self, pop: Population, layout=None):
+    def __init__(self, pop: Population, layout=None, groups: bool = True):
         self.pop = pop
+        self.groups = groups
         self.runs = 1 if layout is None else layout.runs
         self.layout = layout
         run = 0 if layout is None else layout.run
@@ -88,14 +90,17 @@ class OutputCounter:
         old, new = use_codes(res.before), use_codes(res.after)
         changed = old != new
         if changed.any():
-            h, g = self.hamlet[idx[changed]] * 16, self.group[idx[changed]] * 16
             o, n = old[changed], new[changed]
             one = np.ones(o.size, dtype=np.int64)
-            flat_h, flat_g = self.by_hamlet.reshape(-1), self.by_group.reshape(-1)
+            h = self.hamlet[idx[changed]] * 16
+            flat_h = self.by_hamlet.reshape(-1)
             np.subtract.at(flat_h, h + o, one)
             np.add.at(flat_h, h + n, one)
-            np.subtract.at(flat_g, g + o, one)
-            np.add.at(flat_g, g + n, one)
+            if self.groups:
+                g = self.group[idx[changed]] * 16
+                flat_g = self.by_group.reshape(-1)
+                np.subtract.at(flat_g, g + o, one)
+                np.add.at(flat_g, g + n, one)
         du = res.users_after.astype(np.float64) - res.users_before
         if du.any():
             np.add.at(self.users_hamlet, self.hamlet[idx], du)
@@ -114,6 +119,8 @@ class OutputCounter:
         wa = self.working_age_total
         out["share_working_age_smartphone"] = np.divide(self._per_run(users), wa, out=np.zeros(B), where=wa > 0)
         if detail:
+            if not self.groups:
+                raise ValueError("shares by group need an OutputCounter with groups=True")
             self._detail(out)
         hamlet = np.empty((self.pop.n_hamlets, len(INDICATORS) + 1))
         hamlet[:, :-1] = ind_h / self.hamlet_households[:, None]
