@@ -19,7 +19,7 @@ What is timed:
 
 Usage:
     python benchmarks/bench_sensitivity.py                 # N = 64 of the shipped design, 2 workers
-    python benchmarks/bench_sensitivity.py --n 1024        # the whole design (about 20 minutes on 2 cores)
+    python benchmarks/bench_sensitivity.py --n 1024        # the whole design (under a minute on 2 cores)
     python benchmarks/bench_sensitivity.py --n 16 --workers 1   # smoke run
 """
 
