@@ -90,3 +90,29 @@ def test_cached_builds_do_not_leak_state_between_batches():
         fresh.step()
     assert np.array_equal(again.outputs["share_internet"], first.outputs["share_internet"])
     assert again.outputs["share_internet"][1] == fresh.outputs["share_internet"]
+
+
+def test_batches_of_lever_specifications_share_bindings_without_sharing_state():
+    """Runs given as lever specifications (as the sensitivity design gives them) are bound once per seed
+    and settings and reused by later batches; every batch still equals its runs alone."""
+    from diffusion.config import LeverSpec
+
+    def specs(i):
+        return [LeverSpec("smartphone_subsidy", "subsidy", {"start": "2021-03", "amount_vnd": 400_000.0 * (i % 2),
+                                                            "budget_vnd": 4_000_000.0}),
+                LeverSpec("digital_teams", "team", {"start": "2021-02", "targeting": TARGETING[i % 5]}),
+                LeverSpec("connection_support", "support", {"install_subsidy_vnd": 150_000.0,
+                                                            "monthly_discount_vnd": 40_000.0})]
+
+    seeds = [seed_sequence(11, 0, i % 2) for i in range(6)]
+    for _ in range(2):  # the second batch takes its bound levers from the cache
+        engine = run_batch("thon_dong", 1.0, "2021-01", 12,
+                           [BatchRun(seeds[i], ModelParams(), specs(i)) for i in range(6)], detail=False)
+        for _ in range(12):
+            engine.step()
+        for i in range(6):
+            alone = AdoptionModel("thon_dong", levers=[s.build() for s in specs(i)], months=12, seed=seeds[i],
+                                  agents=False, collect=False)
+            alone.run()
+            for k in ("share_internet", "share_smartphone", "cum_cost_total", "cum_cost.subsidy", "support.paid_vnd"):
+                assert engine.outputs[k][i] == alone.outputs[k], (k, i)
