@@ -355,8 +355,10 @@ class Dynamics:
         if SMARTPHONE in adopted:
             new = adopted[SMARTPHONE]
             state.phone_users[new] = np.minimum(1, self.pop.working_age[new])
-        if any(x.size for x in lapsed.values()):
-            self.enforce_prerequisites(state, np.unique(np.concatenate(list(lapsed.values()))))
+        # giving up a smartphone, mobile data or fibre may take away a prerequisite (services need nothing)
+        broken = [ids for k, ids in lapsed.items() if k != SERVICES and ids.size]
+        if broken:
+            self.enforce_prerequisites(state, np.unique(np.concatenate(broken)))
         after = a[:, touched]
         if self.counts is not None and touched.size:
             for k in self.active:

@@ -36,7 +36,7 @@ from .population import Population, RunLayout, build_population, stack_populatio
 from .randomness import Streams, as_seed_sequence
 
 #: Places up to this many households are kept in the per-process build cache.
-CACHE_MAX_HOUSEHOLDS = 20_000
+CACHE_MAX_HOUSEHOLDS = 5_000
 #: Entries kept in each build cache.
 CACHE_SIZE = 64
 
