@@ -7,12 +7,12 @@ seeds, and advances them together: every array holds the runs one after the othe
 ``population.RunLayout``), each household draws from its own run's random streams at its index within
 that run, and so each run of a batch gives exactly the numbers it gives alone. A batch costs about as
 much per month as one run of all its households, which is what makes designs of tens of thousands of
-small runs (sensitivity analysis, calibration) fast.
+small runs fast (``diffusion sensitivity`` runs every task as batches).
 
 Batches reuse what runs share: runs with the same seed and the same population and network parameters
-share one built population and network, and their initial state when their start-month infrastructure
-and initial-adoption parameters agree (a small cache per process, for places of up to
-``CACHE_MAX_HOUSEHOLDS`` households).
+share one built population and network, their initial state when their start-month infrastructure and
+initial-adoption parameters agree, and levers given as specifications with the same settings are bound
+once (a small cache per process, for places of up to ``CACHE_MAX_HOUSEHOLDS`` households).
 """
 
 from __future__ import annotations
