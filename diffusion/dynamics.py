@@ -143,10 +143,8 @@ class Dynamics:
                 if getattr(other, name) != getattr(params, name):
                     raise ValueError(f"stacked runs must share {name!r}")
         self.params = params
-        self.run_params = runs
         self.B = len(runs)
         self.run = None if self.B == 1 else layout.run
-        self.layout = layout
         self.pop = pop
         self.network = network
         self.streams = streams
@@ -177,15 +175,14 @@ class Dynamics:
         self.decay = 0.5 ** (1.0 / scalar("exposure_half_life_months"))
         self.skill_growth = 1.0 - np.exp(-scalar("skill_growth_per_year") * DT_YEARS)
         self.member_prob = 1.0 - np.exp(-scalar("member_uptake_per_year") * DT_YEARS)
-        # per household copies for the whole-population updates of stacked runs
-        self._decay = np.float32(self.decay[0]) if self.B == 1 else self.decay[self.run].astype(np.float32)
-        self._skill_growth = (np.float32(self.skill_growth[0]) if self.B == 1
-                              else self.skill_growth[self.run].astype(np.float32))
+        # float32 factors of the whole-population updates (per household for stacked runs)
+        self._decay = self._per_household32(self.decay)
+        self._skill_growth = self._per_household32(self.skill_growth)
         # Upper bounds of the monthly probabilities (see ``step``), with a hair of slack for rounding.
         social_max = self.q if params.mechanism == "hazard" else np.broadcast_to(self.threshold_rate, self.q.shape)
         self.p_max = -np.expm1(-(self.p + social_max + self.o) * (1 + 1e-9) * DT_YEARS)
-        has_cost = (self.price > 0) | (self.fee > 0)
-        churn_max = self.churn * np.where(has_cost, 1.0 + self.churn_multiplier, 1.0)
+        costly = (self.price > 0) | (self.fee > 0)  # per product and run
+        churn_max = self.churn * np.where(costly, 1.0 + self.churn_multiplier, 1.0)
         self.churn_max = -np.expm1(-churn_max * (1 + 1e-9) * DT_YEARS)
         self.counts: np.ndarray | None = None  # (4, n) neighbours using each product (sparse networks)
         # every monthly event as chains of successes of its bounding Bernoulli trial (see WakeChain)
@@ -198,6 +195,9 @@ class Dynamics:
 
     def _chain_bound(self, x: np.ndarray):
         return float(x[0]) if self.B == 1 else x
+
+    def _per_household32(self, x: np.ndarray):
+        return np.float32(x[0]) if self.B == 1 else x[self.run].astype(np.float32)
 
     def runs_of(self, idx: np.ndarray) -> np.ndarray | None:
         """The runs of households ``idx`` (None for a single run), for ``at``."""
@@ -227,15 +227,14 @@ class Dynamics:
         return np.exp(-self.price_decline * t * DT_YEARS)
 
     def cost_share(self, k: int, idx: np.ndarray, t: int, effects: MonthEffects | None,
-                   r: np.ndarray | None = None) -> np.ndarray:
-        """Net cost of product k per month as a share of household income, for households idx (of runs r,
-        see ``runs_of``)."""
+                   r: np.ndarray | None) -> np.ndarray:
+        """Net cost of product k per month as a share of household income, for households idx of runs r
+        (``runs_of(idx)``)."""
         f = self.price_factor(t)
-        if self.B == 1:
+        if r is None:
             price = np.full(idx.shape[0], self.price[k, 0] * f[0])
             fee = np.full(idx.shape[0], self.fee[k, 0] * f[0])
         else:
-            r = self.run[idx] if r is None else r
             price = (self.price[k] * f)[r]
             fee = (self.fee[k] * f)[r]
         if effects is not None:
@@ -245,7 +244,7 @@ class Dynamics:
                 fee = np.maximum(fee - effects.fee_discount[k][idx], 0.0)
         return (price / self.at(self.amortisation, r) + fee) / self.hh_income[idx]
 
-    def affordability(self, c: np.ndarray, r: np.ndarray | None = None) -> np.ndarray:
+    def affordability(self, c: np.ndarray, r: np.ndarray | None) -> np.ndarray:
         """a(c) in (0, 1] for cost shares c of households of runs r (see ``runs_of``), 1 for a free product
         (see module docstring)."""
         k, c50 = self.at(self.aff_k, r), self.at(self.aff_c50, r)
@@ -320,7 +319,7 @@ class Dynamics:
         for k, sub in due_users.items():
             r = self.runs_of(sub)
             us = self.streams.uniforms(f"churn.{PRODUCTS[k]}", t, sub, n) * at(self.bound[k], r)
-            lam = np.full(sub.shape[0], self.churn[k, 0]) if r is None else self.churn[k][r]
+            lam = at(self.churn[k], r)
             if self.has_cost[k] and sub.size:
                 aff = self.affordability(self.cost_share(k, sub, t, effects, r), r)
                 lam = lam * (1.0 + at(self.churn_multiplier, r) * (1.0 - aff))

@@ -84,16 +84,12 @@ class Engine:
         ctx = LeverContext(calendar, population, network, streams, params)
         for lv in levers:
             lv.bind(ctx)
-        state = initial_state(params, population, streams, start_effects(population, levers))
+        state = initial_state(params, population, streams, month_effects(population, levers, 0))
         return cls(population, network, streams, params, list(levers), state, calendar)
 
     def effects(self, t: int) -> MonthEffects:
         """The month's effects before the levers act: coverage and fibre from the infrastructure levers."""
-        H = self.population.n_hamlets
-        eff = MonthEffects(mobile_coverage=np.ones(H, dtype=bool), fibre_ready=np.ones(H, dtype=bool))
-        for lv in self.levers:
-            lv.infrastructure(t, eff)
-        return eff
+        return month_effects(self.population, self.levers, t)
 
     def step(self) -> None:
         """Simulate the next month (synchronous update; see ``diffusion.dynamics``)."""
@@ -134,12 +130,12 @@ class Engine:
         self.hamlet_table = hamlet
 
 
-def start_effects(population: Population, levers: Sequence[Lever]) -> MonthEffects:
-    """Coverage and fibre at the start month from bound levers of one run."""
+def month_effects(population: Population, levers: Sequence[Lever], t: int) -> MonthEffects:
+    """Coverage and fibre in month t (0: the start month) from bound levers."""
     H = population.n_hamlets
     eff = MonthEffects(mobile_coverage=np.ones(H, dtype=bool), fibre_ready=np.ones(H, dtype=bool))
     for lv in levers:
-        lv.infrastructure(0, eff)
+        lv.infrastructure(t, eff)
     return eff
 
 
@@ -235,7 +231,7 @@ def run_batch(place: str, scale: float, start: str, months: int, runs: Sequence[
             # a bound lever is never changed by a stacked run (stack_levers copies what runs change)
             shared = small and len(runs) > 1
             levers.append(_LEVERS.fetch((bkey, start, months, spec_keys[id(lv)]), bind) if shared else bind())
-        eff0 = start_effects(pop, levers)
+        eff0 = month_effects(pop, levers, 0)
 
         def first(pop=pop, st=st, prm=run.params, eff0=eff0):
             return initial_state(prm, pop, st, eff0)

@@ -105,11 +105,6 @@ class Lever:
         self.spent = np.zeros(1)
         self.last = {a: np.zeros(1) for a in self.activities}
 
-    @property
-    def spent_vnd(self) -> np.ndarray:
-        """VND spent so far, per run."""
-        return self.spent
-
     def _remaining(self) -> np.ndarray:
         """VND left in the budget, per run (infinite without one)."""
         return self.budget - self.spent
@@ -137,6 +132,13 @@ class Lever:
     def _zeros(self) -> np.ndarray:
         return np.zeros(self.ctx.layout.runs)
 
+    def _payable(self, unit: np.ndarray, committed: np.ndarray | float = 0.0) -> np.ndarray:
+        """Whole payments of ``unit`` VND (per run) that each run's budget still allows after ``committed``
+        VND of this month (inf: no budget)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            left = np.maximum(np.floor_divide(self._remaining() - committed, unit), 0.0)
+        return np.where(np.isfinite(self.budget), left, np.inf)
+
     def _pay_first(self, ids: np.ndarray, t: int, limit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Split households ``ids`` into those paid and those not: at most ``limit[r]`` of run r's (a
         per-run array, inf: all), taken in a random order drawn from the "payments" stream for month t."""
@@ -147,8 +149,7 @@ class Lever:
         u = self.ctx.streams.uniforms("payments", t, ids, L.sizes[0])
         order = np.lexsort((u, run))
         ids, run = ids[order], run[order]
-        first = np.searchsorted(run, run, side="left")
-        keep = (np.arange(ids.size) - first) < limit[run]
+        keep = rank_in_groups(run) < limit[run]
         return ids[keep], ids[~keep]
 
     # ---------------------------------------------------------------- month
@@ -161,6 +162,12 @@ class Lever:
     def book(self, t: int, state: State, result: StepResult) -> np.ndarray:
         """Pay for the month; return VND spent this month, per run."""
         return self._zeros()
+
+
+def rank_in_groups(groups: np.ndarray) -> np.ndarray:
+    """Each element's position within its group, for ``groups`` whose equal values are contiguous."""
+    starts = np.flatnonzero(np.concatenate(([True], groups[1:] != groups[:-1])))
+    return np.arange(groups.size) - np.repeat(starts, np.diff(np.append(starts, groups.size)))
 
 
 def stack_levers(levers: list[Lever], ctx: LeverContext) -> Lever:
@@ -232,7 +239,7 @@ class SmartphoneSubsidy(Lever):
         if not self._open.any():
             return
         key = self._open.tobytes()
-        if getattr(self, "_offer_key", None) != key:  # the offer changes only when a run opens or closes
+        if self._offer_key != key:  # the offer changes only when a run opens or closes
             L = self.ctx.layout
             self._offer = np.where(self._eligible & L.spread(self._open), L.spread(self.amount), 0.0)
             self._offer_key = key
@@ -246,9 +253,7 @@ class SmartphoneSubsidy(Lever):
         L = self.ctx.layout
         new = result.adopted.get(SMARTPHONE, np.empty(0, dtype=np.int64))
         new = new[self._eligible[new] & open_[L.run[new]]]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            n_afford = np.where(np.isfinite(self.budget), np.floor_divide(self._remaining(), self.amount), np.inf)
-        pay, _ = self._pay_first(new, t, n_afford)
+        pay, _ = self._pay_first(new, t, self._payable(self.amount))
         count = L.count(pay)
         paid = count * self.amount
         self.spent += paid
@@ -310,9 +315,7 @@ class ConnectionSupport(Lever):
         ongoing = np.flatnonzero((self._enrolled_until >= t) & state.adopted[FIBRE])
         ongoing = ongoing[self.discount[L.run[ongoing]] > 0]
         if ongoing.size:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                limit = np.where(np.isfinite(self.budget), np.floor_divide(self._remaining(), self.discount), np.inf)
-            kept, dropped = self._pay_first(ongoing, t, limit)
+            kept, dropped = self._pay_first(ongoing, t, self._payable(self.discount))
             n_disc = L.count(kept)
             paid += n_disc * self.discount
             self._enrolled_until[dropped] = -1  # budget ran out: the remaining enrolments end
@@ -320,10 +323,7 @@ class ConnectionSupport(Lever):
         if open_ is not None and open_.any():
             new = result.adopted.get(FIBRE, np.empty(0, dtype=np.int64))
             new = new[self._eligible[new] & open_[L.run[new]]]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                limit = np.where(np.isfinite(self.budget) & (self.install > 0),
-                                 np.maximum(np.floor_divide(self._remaining() - paid, self.install), 0.0), np.inf)
-            enrol, _ = self._pay_first(new, t, limit)
+            enrol, _ = self._pay_first(new, t, np.where(self.install > 0, self._payable(self.install, paid), np.inf))
             n_inst = np.where(self.install > 0, L.count(enrol), 0.0)
             paid += n_inst * self.install
             # the first discounted month is the month after connection
@@ -356,6 +356,11 @@ class DigitalTeams(Lever):
 
     kind = "digital_teams"
     activities = ("visits", "paid_vnd")
+    per_run = ("capacity_run", "monthly_cost", "skill_boost_run", "revisit", "tiered")
+    per_household = ("_served_households",)
+    household_ids = ("_order",)
+    hamlet_ids = ("_hamlet_of",)
+    per_hamlet = ("_served",)
 
     def __init__(self, teams_per_hamlet: int = 1, members_per_team: int = 8, visits_per_member: int = 10,
                  targeting: str = "non_adopters_first", skill_boost: float = 0.2, revisit_months: int = 6,
@@ -370,12 +375,6 @@ class DigitalTeams(Lever):
         self.allowance_vnd = check_rate("allowance_vnd", allowance_vnd, self.name)
         self.hamlets = hamlets
 
-    per_run = ("capacity_run", "monthly_cost", "skill_boost_run", "revisit", "tiered")
-    per_household = ("_served_households",)
-    household_ids = ("_order",)
-    hamlet_ids = ("_hamlet_of",)
-    per_hamlet = ("_served",)
-
     @property
     def capacity(self) -> int:
         """Visits per served hamlet per month."""
@@ -386,7 +385,7 @@ class DigitalTeams(Lever):
         pop = ctx.population
         self._served = _hamlet_mask(self.hamlets, pop, self._field("hamlets"))
         self._served_households = self._served[pop.hamlet]
-        self._order, self._hamlet_of = _derived(pop, ("visits", self.targeting), lambda: self._priority(ctx))
+        self._order, self._hamlet_of = pop.derive(("visits", self.targeting), lambda: self._priority(ctx))
         self._active_products = [PRODUCTS.index(p) for p in ctx.params.active_products]
         self.capacity_run = np.array([self.capacity])
         self.monthly_cost = np.array([self.allowance_vnd * self.teams_per_hamlet * self.members_per_team])
@@ -426,14 +425,9 @@ class DigitalTeams(Lever):
         cand = self._served_households & ~has_all  # lacking at least one product
         if L.runs > 1 and not acting.all():
             cand &= acting[L.run]
-        if (self.revisit > 0).any():
-            if (self.revisit == self.revisit[0]).all():
-                rv = int(self.revisit[0])
-                # never visited is last_visit -1, which passes "last_visit <= t - rv" once t - rv >= -1
-                cand &= (state.last_visit <= t - rv) if t - rv >= -1 else (state.last_visit < 0)
-            else:
-                rv = L.spread(self.revisit)
-                cand &= (rv <= 0) | (state.last_visit < 0) | (state.last_visit <= t - rv)
+        if (self.revisit > 0).any():  # (a revisit period of 0 passes: every earlier visit is <= t)
+            rv = self.revisit[0] if (self.revisit == self.revisit[0]).all() else L.spread(self.revisit)
+            cand &= (state.last_visit < 0) | (state.last_visit <= t - rv)
         pos = np.flatnonzero(cand[order])  # candidates' places in the priority order
         if self.tiered.any():
             who = order[pos]
@@ -452,17 +446,13 @@ class DigitalTeams(Lever):
             at = pos if tiers is None else pos[tiers == level]
             if at.size == 0:
                 continue
-            h = self._hamlet_of[at]
-            # rank of each candidate within its hamlet (at is sorted, hamlets are contiguous)
-            starts = np.flatnonzero(np.concatenate(([True], h[1:] != h[:-1])))
-            rank = np.arange(at.size) - np.repeat(starts, np.diff(np.append(starts, at.size)))
-            take = rank < remaining[h]
+            h = self._hamlet_of[at]  # sorted: hamlets are contiguous in the priority order
+            take = rank_in_groups(h) < remaining[h]
             picked.append(order[at[take]])
             remaining -= np.bincount(h[take], minlength=remaining.size)
         visited = np.concatenate(picked) if picked else np.empty(0, dtype=np.int64)
         state.exposure[visited] = 1.0
-        boost = self.skill_boost_run[0] if L.runs == 1 else self.skill_boost_run[L.run[visited]]
-        state.skill[visited] += boost * (1.0 - state.skill[visited])
+        state.skill[visited] += self.skill_boost_run[L.run[visited]] * (1.0 - state.skill[visited])
         state.last_visit[visited] = t
         self._visited = visited
         self.last["visits"] = L.count(visited)
@@ -507,11 +497,12 @@ class InfrastructureRollout(Lever):
     def bind(self, ctx):
         super().bind(ctx)
         pop = ctx.population
+
         def orders():
             rng = ctx.streams.generator("rollout")
             return rng.permutation(pop.n_hamlets), rng.permutation(pop.n_hamlets)
 
-        order_f, order_m = _derived(pop, ("rollout",), orders)
+        order_f, order_m = pop.derive(("rollout",), orders)
         never = np.iinfo(np.int32).max
         self._fibre_month = self._schedule(self.fibre, "fibre", order_f, ctx, never)
         self._mobile_month = self._schedule(self.mobile, "mobile", order_m, ctx, never)
@@ -611,8 +602,7 @@ class PublicAccessPoint(Lever):
         opening = acting & (self.t_start == t) & (self.skill_boost_run > 0)
         if opening.any():
             h = self._households & L.spread(opening)
-            boost = self.skill_boost_run[0] if L.runs == 1 else self.skill_boost_run[L.run[h]]
-            state.skill[h] += boost * (1.0 - state.skill[h])
+            state.skill[h] += self.skill_boost_run[L.run[h]] * (1.0 - state.skill[h])
         aware = acting & (self.awareness_run > 0)
         if aware.any():
             if effects.awareness is None:
@@ -628,13 +618,6 @@ class PublicAccessPoint(Lever):
         self.spent += paid
         self.last = {"points": points, "paid_vnd": paid}
         return paid
-
-
-def _derived(pop, key: tuple, make):
-    """A value drawn once per population from its run's streams (see ``Population.derived``)."""
-    if key not in pop.derived:
-        pop.derived[key] = make()
-    return pop.derived[key]
 
 
 def _hamlet_index(key, pop, field) -> int:

@@ -57,6 +57,12 @@ class Population:
     #: for later runs that share the population (see ``engine.run_batch``)
     derived: dict = field(default_factory=dict, repr=False, compare=False)
 
+    def derive(self, key: tuple, make):
+        """A value made once from this population and its run's streams (``make()``), kept in ``derived``."""
+        if key not in self.derived:
+            self.derived[key] = make()
+        return self.derived[key]
+
     @property
     def n(self) -> int:
         return int(self.hamlet.shape[0])

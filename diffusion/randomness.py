@@ -152,16 +152,13 @@ class WakeChain:
     def __init__(self, streams: Streams, process: str, p, n: int, horizon: int, run: np.ndarray | None = None):
         self.streams, self.process, self.n, self.horizon = streams, process, n, int(horizon)
         p = np.asarray(p, dtype=np.float64)
-        self.per_household = None
-        if p.ndim == 0:
-            self.p = float(p)
-            self.log_q = float(np.log1p(-self.p)) if self.p < 1 else -np.inf
-        else:  # one bound per run: kept per household
-            self.p = float(p.max())
-            ph = p[run]
-            with np.errstate(divide="ignore"):
-                self.per_household = (ph, np.log1p(-np.minimum(ph, 1.0)))
-            self._interior = bool(np.all((p > 0) & (p < 1)))  # no run has a bound of 0 or 1
+        self.p = float(p.max())
+        if p.ndim:  # one bound per run, kept per household
+            p = p[run]
+        self._p = p
+        with np.errstate(divide="ignore"):
+            self._log_q = np.log1p(-np.minimum(p, 1.0))
+        self._interior = bool(np.all((p > 0) & (p < 1)))  # no bound of 0 or 1
         dtype = np.int16 if self.horizon < np.iinfo(np.int16).max else np.int32
         self.next = self._next(0, np.arange(n)).astype(dtype)
 
@@ -169,19 +166,13 @@ class WakeChain:
         """The next month after t at which each household's trial succeeds (horizon + 1: not in the run)."""
         if self.p <= 0 or idx.size == 0:
             return np.full(idx.size, self.horizon + 1, dtype=np.int64)
-        if self.per_household is not None:
-            lq = self.per_household[1][idx]
-            u = self.streams.uniforms(f"wake.{self.process}", t, idx, self.n)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                gap = 1.0 + np.floor(np.log1p(-u) / lq)
-            if not self._interior:
-                ph = self.per_household[0][idx]
-                gap = np.where(ph >= 1, 1.0, np.where(ph <= 0, self.horizon + 1, gap))
-            return np.minimum(t + gap, self.horizon + 1).astype(np.int64)
-        if self.p >= 1:
-            return np.full(idx.size, t + 1, dtype=np.int64)
         u = self.streams.uniforms(f"wake.{self.process}", t, idx, self.n)
-        gap = 1.0 + np.floor(np.log1p(-u) / self.log_q)
+        log_q = self._log_q if self._log_q.ndim == 0 else self._log_q[idx]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gap = 1.0 + np.floor(np.log1p(-u) / log_q)
+        if not self._interior:
+            p = self._p if self._p.ndim == 0 else self._p[idx]
+            gap = np.where(p >= 1, 1.0, np.where(p <= 0, self.horizon + 1, gap))
         return np.minimum(t + gap, self.horizon + 1).astype(np.int64)
 
     def due(self, t: int) -> np.ndarray:
