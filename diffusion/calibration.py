@@ -67,14 +67,15 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field
 
 from .calendar import Calendar
-from .config import ExperimentConfig, LeverSpec, load_config
+from .config import ExperimentConfig, LeverSpec, default_scenario, flatten_tables, key_path, load_config, validate_table
 from .config_schema import StrictModel
 from .errors import ConfigError, DiffusionError, ParameterError, did_you_mean
 from .outputs import metric_names
 from .params import ModelParams, parameter_aliases
+from .results import write_json
 from .sources import places
 
 log = logging.getLogger(__name__)
@@ -83,12 +84,10 @@ log = logging.getLogger(__name__)
 CALIBRATION_STREAM = 0xCA1B
 #: Second spawn-key word of the posterior-predictive runs.
 PREDICTIVE_STREAM = 0x9D
-DISTS = ("uniform", "loguniform", "normal")
 #: Files the calibration writes in its folder (besides charts/); --fresh removes them.
 OUTPUT_FILES = ("calibration.db", "calibration_state.json", "posterior.parquet", "posterior_draws.parquet",
                 "posterior_summary.csv", "generations.csv", "predictive.parquet", "observed.csv", "targets_fit.csv",
                 "posterior_uncertainties.toml", "manifest.json")
-ROLES = ("fit", "check")
 
 
 # ======================================================================== schema
@@ -233,67 +232,9 @@ class CalibrationSpec:
         """Hash of everything that changes what a generation means (not generations/min_epsilon/draws)."""
         keep = {k: v for k, v in self.raw.items()
                 if k not in ("generations", "min_epsilon", "predictive_draws", "posterior_draws", "batch_size")}
-        blob = json.dumps({"cal": keep, "setups": {k: _setup_json(s) for k, s in self.setups.items()}},
+        blob = json.dumps({"cal": keep, "setups": {k: asdict(s) for k, s in self.setups.items()}},
                           sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()
-
-
-def _setup_json(s: SetupSpec) -> dict[str, Any]:
-    d = asdict(s)
-    d["levers"] = [asdict(lv) for lv in s.levers]
-    return d
-
-
-# ======================================================================== validation
-def _path(loc: tuple[Any, ...]) -> str:
-    parts = ["calibration"]
-    for x in loc:
-        if isinstance(x, int):
-            parts[-1] += f"[{x}]"
-        else:
-            x = str(x)
-            parts.append(x if re.fullmatch(r"[A-Za-z0-9_\-]+", x) else json.dumps(x))
-    return ".".join(parts)
-
-
-_hint = did_you_mean  # " (did you mean 'x'?)" or ""
-
-
-_MODELS_AT = {
-    (): CalibrationSection,
-    ("priors", "*"): PriorSection,
-    ("setups", "*"): SetupSection,
-    ("targets", "*"): TargetSection,
-}
-
-
-def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    gen = tuple("*" if i % 2 == 1 else x for i, x in enumerate(loc))
-    return _MODELS_AT.get(gen)
-
-
-def _pydantic_problems(exc: ValidationError) -> list[tuple[str, str]]:
-    out = []
-    for err in exc.errors():
-        loc = tuple(x for x in err["loc"] if not (isinstance(x, str) and ("[" in x or x in (
-            "float", "str", "int", "function-after"))))
-        etype = err["type"]
-        if etype == "extra_forbidden":
-            model = _model_at(loc[:-1])
-            allowed = list(model.model_fields) if model else []
-            out.append((_path(loc), f"unknown key {loc[-1]!r}{_hint(loc[-1], allowed)}; allowed: "
-                        f"{', '.join(allowed)}"))
-        elif etype == "missing":
-            out.append((_path(loc), "is required"))
-        elif etype == "literal_error":
-            out.append((_path(loc), f"{err.get('input')!r} is not allowed: {err['msg'].lower()}"))
-        else:
-            out.append((_path(loc), f"{err.get('input')!r} is not allowed: {err['msg']}"))
-    # one message per path
-    seen: dict[str, str] = {}
-    for p, t in out:
-        seen.setdefault(p, t)
-    return list(seen.items())
 
 
 _VALUE = re.compile(r"^\s*(>=|<=|>|<|=|~)?\s*([0-9]*\.?[0-9]+)\s*(%)?\s*$")
@@ -317,30 +258,6 @@ def parse_value(value: float | str) -> tuple[str, float]:
     return op, v
 
 
-def _flatten_priors(tables: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``[calibration.priors.smartphone.q]`` (unquoted) nests tables: flatten to "smartphone.q"."""
-    out: dict[str, Any] = {}
-    keys = set(PriorSection.model_fields)
-    for k, v in tables.items():
-        name = f"{prefix}{k}"
-        if isinstance(v, dict) and v and not (set(v) & keys) and all(isinstance(x, dict) for x in v.values()):
-            out.update(_flatten_priors(v, name + "."))
-        else:
-            out[name] = v
-    return out
-
-
-def _scenario_for(cfg: ExperimentConfig, name: str | None, path: str, problems: list) -> Any:
-    if name is not None:
-        if name not in cfg.scenarios:
-            problems.append((path, f"unknown scenario {name!r}{_hint(name, cfg.scenarios)}; scenarios: "
-                             f"{', '.join(cfg.scenarios)}"))
-            return None
-        return cfg.scenarios[name]
-    non_ref = [s for s in cfg.scenarios.values() if not s.reference]
-    return (non_ref or list(cfg.scenarios.values()))[0]
-
-
 def validate_calibration(cfg: ExperimentConfig | str | Path, *, build: bool = True) -> CalibrationSpec:
     """Check the ``[calibration]`` table of ``cfg`` (a loaded config or a path) and resolve it.
 
@@ -359,11 +276,8 @@ def validate_calibration(cfg: ExperimentConfig | str | Path, *, build: bool = Tr
         raise ConfigError(src, [("calibration", "must be a table")])
     data = dict(raw)
     if isinstance(data.get("priors"), dict):
-        data["priors"] = _flatten_priors(data["priors"])
-    try:
-        sec = CalibrationSection.model_validate(data)
-    except ValidationError as e:
-        raise ConfigError(src, _pydantic_problems(e)) from None
+        data["priors"] = flatten_tables(data["priors"], set(PriorSection.model_fields))
+    sec = validate_table(CalibrationSection, data, ("calibration",), src)
 
     problems: list[tuple[str, str]] = []
     exp = cfg.experiment
@@ -374,9 +288,9 @@ def validate_calibration(cfg: ExperimentConfig | str | Path, *, build: bool = Tr
         problems.append(("calibration.priors", "needs at least one free parameter"))
     seen_keys: dict[str, str] = {}
     for name, pr in sec.priors.items():
-        path = _path(("priors", name))
+        path = f"calibration.priors.{key_path(name)}"
         if name not in pnames:
-            problems.append((path, f"unknown parameter {name!r}{_hint(name, list(pnames))}: a model parameter "
+            problems.append((path, f"unknown parameter {name!r}{did_you_mean(name, list(pnames))}: a model parameter "
                              "such as \"smartphone.q\" (quoted), q_smartphone or affordability_midpoint"))
             continue
         key = pnames[name]
@@ -433,8 +347,8 @@ def validate_calibration(cfg: ExperimentConfig | str | Path, *, build: bool = Tr
     def make_setup(name: str, s: SetupSection, path: str) -> SetupSpec | None:
         ok = True
         if s.place not in known_places:
-            problems.append((f"{path}.place", f"unknown place {s.place!r}{_hint(s.place, known_places)}; places: "
-                             f"{', '.join(known_places)}"))
+            problems.append((f"{path}.place", f"unknown place {s.place!r}{did_you_mean(s.place, known_places)}; "
+                             f"places: {', '.join(known_places)}"))
             ok = False
         scale = s.scale if s.scale is not None else (cfg.population.scale if s.place == cfg.population.place else 1.0)
         if scale <= 0:
@@ -448,22 +362,24 @@ def validate_calibration(cfg: ExperimentConfig | str | Path, *, build: bool = Tr
             problems.append((f"{path}.{'start' if 'month' not in str(e.name) else 'months'}",
                              f"{e.value!r} is not allowed: {e.allowed}"))
             ok = False
-        scn = _scenario_for(cfg, s.scenario, f"{path}.scenario", problems)
+        scn = default_scenario(cfg, s.scenario)
         if scn is None:
+            problems.append((f"{path}.scenario", f"unknown scenario {s.scenario!r}"
+                             f"{did_you_mean(s.scenario, cfg.scenarios)}; scenarios: {', '.join(cfg.scenarios)}"))
             return None
         levers = list(scn.levers)
         if s.levers is not None:
             names = [lv.name for lv in levers]
             for i, ln in enumerate(s.levers):
                 if ln not in names:
-                    problems.append((f"{path}.levers[{i}]", f"unknown lever {ln!r}{_hint(ln, names)}; levers of "
+                    problems.append((f"{path}.levers[{i}]", f"unknown lever {ln!r}{did_you_mean(ln, names)}; levers of "
                                      f"scenario {scn.name!r}: {', '.join(names) or 'none'}"))
                     ok = False
             levers = [lv for lv in levers if lv.name in s.levers]
         params = dict(scn.params)
         for k, v in s.params.items():
             if k not in pnames:
-                problems.append((f"{path}.params.{k}", f"unknown parameter {k!r}{_hint(k, list(pnames))}"))
+                problems.append((f"{path}.params.{k}", f"unknown parameter {k!r}{did_you_mean(k, list(pnames))}"))
                 ok = False
             else:
                 params[pnames[k]] = v
@@ -486,7 +402,7 @@ def validate_calibration(cfg: ExperimentConfig | str | Path, *, build: bool = Tr
         return SetupSpec(name, s.place, float(scale), start, int(months), params, tuple(levers)) if ok else None
 
     for name, s in sec.setups.items():
-        spec = make_setup(name, s, _path(("setups", name)))
+        spec = make_setup(name, s, f"calibration.setups.{key_path(name)}")
         if spec is not None:
             setups[name] = spec
 
@@ -502,15 +418,15 @@ def validate_calibration(cfg: ExperimentConfig | str | Path, *, build: bool = Tr
             continue
         if t.setup is not None:
             if t.setup not in sec.setups:
-                problems.append((f"{path}.setup", f"unknown setup {t.setup!r}{_hint(t.setup, sec.setups)}; setups: "
-                                 f"{', '.join(sec.setups) or 'none defined'}"))
+                problems.append((f"{path}.setup", f"unknown setup {t.setup!r}{did_you_mean(t.setup, sec.setups)}; "
+                                 f"setups: {', '.join(sec.setups) or 'none defined'}"))
                 continue
             if t.setup not in setups:
                 continue  # already reported
             setup = setups[t.setup]
         else:
             if t.place not in known_places:
-                problems.append((f"{path}.place", f"unknown place {t.place!r}{_hint(t.place, known_places)}; "
+                problems.append((f"{path}.place", f"unknown place {t.place!r}{did_you_mean(t.place, known_places)}; "
                                  f"places: {', '.join(known_places)}"))
                 continue
             sname = t.place if t.place not in sec.setups else f"{t.place}_default"
@@ -521,8 +437,9 @@ def validate_calibration(cfg: ExperimentConfig | str | Path, *, build: bool = Tr
                 setups[sname] = spec
             setup = setups[sname]
         if t.indicator not in indicators:
-            problems.append((f"{path}.indicator", f"unknown indicator {t.indicator!r}{_hint(t.indicator, indicators)};"
-                             f" the model's shares: {', '.join(indicators[:6])}, ... (see diffusion.outputs)"))
+            problems.append((f"{path}.indicator", f"unknown indicator {t.indicator!r}"
+                             f"{did_you_mean(t.indicator, indicators)}; the model's shares: "
+                             f"{', '.join(indicators[:6])}, ... (see diffusion.outputs)"))
             continue
         try:
             op, value = parse_value(t.value)
@@ -781,7 +698,7 @@ def calibrate(
             abc.new(url, observed_stats(spec))
             state = {"identity": spec.identity(), "run_id": int(abc.history.id), "wall_seconds": 0.0,
                      "file": spec.file}
-            _write_json(state_file, state)
+            write_json(state_file, state)
         else:
             abc.load(url, state["run_id"])
         done0 = int(abc.history.max_t) + 1
@@ -795,7 +712,7 @@ def calibrate(
             t0 = time.time()
             abc.run(minimum_epsilon=spec.min_epsilon, max_nr_populations=n)
             state["wall_seconds"] = float(state.get("wall_seconds", 0.0)) + (time.time() - t0)
-            _write_json(state_file, state)
+            write_json(state_file, state)
         history = abc.history
         finished = int(history.max_t) + 1 >= spec.generations or (
             (_last_epsilon(history) or np.inf) <= spec.min_epsilon)
@@ -816,12 +733,6 @@ def _last_epsilon(history) -> float | None:
     pops = history.get_all_populations()
     pops = pops[pops["t"] >= 0]
     return float(pops["epsilon"].iloc[-1]) if len(pops) else None
-
-
-def _write_json(path: Path, data: Any) -> None:
-    from .results import write_json
-
-    write_json(path, data)
 
 
 # ======================================================================== outputs
@@ -854,12 +765,12 @@ def _write_outputs(spec: CalibrationSpec, cfg: ExperimentConfig, out: Path, hist
     from . import calibration_charts as cc
     from .charts import posterior_chart
     from .charts.style import save
-    from .results import git_commit, package_versions, write_parquet
+    from .results import atomic_write, git_commit, package_versions, write_parquet
 
     df, w = history.get_distribution(m=0)
     # columns are the canonical parameter keys ("smartphone.q"), as config.py's empirical draws expect
+    names = [p.key for p in spec.priors]
     post = pd.DataFrame({p.key: df[p.safe].to_numpy(dtype=float) for p in spec.priors})
-    names = list(post.columns)
     post["weight"] = np.asarray(w, dtype=float) / float(np.sum(w))
     write_parquet(out / "posterior.parquet", post)
 
@@ -871,7 +782,8 @@ def _write_outputs(spec: CalibrationSpec, cfg: ExperimentConfig, out: Path, hist
     write_parquet(out / "posterior_draws.parquet", draws)
 
     rows = []
-    for p, col in zip(spec.priors, names):
+    for p in spec.priors:
+        col = p.key
         q5, q50, q95 = weighted_quantiles(post[col], post["weight"], [0.05, 0.5, 0.95])
         lo, hi = p.bounds()
         rows.append({"parameter": col, "prior": p.dist, "prior_lower": lo, "prior_upper": hi,
@@ -879,17 +791,13 @@ def _write_outputs(spec: CalibrationSpec, cfg: ExperimentConfig, out: Path, hist
                      "mean": float(np.sum(post[col] * post["weight"])),
                      "ci90_share_of_prior": (q95 - q5) / (hi - lo) if hi > lo else float("nan")})
     summary = pd.DataFrame(rows)
-    from .results import atomic_write
-
     atomic_write(out / "posterior_summary.csv", lambda tmp: summary.to_csv(tmp, index=False, float_format="%.6g"))
     gens = generation_table(history)
     atomic_write(out / "generations.csv", lambda tmp: gens.to_csv(tmp, index=False, float_format="%.6g"))
 
     # posterior predictive: weighted resample of particles, each run with full time series
     k = min(spec.predictive_draws, spec.posterior_draws)
-    pred_frames = []
-    jobs = [(draws.iloc[i][names].to_dict(), i) for i in range(k)]
-    keyed = [({p.key: float(d[c]) for p, c in zip(spec.priors, names)}, i) for d, i in jobs]
+    keyed = [({c: float(v) for c, v in draws.iloc[i].items()}, i) for i in range(k)]
     if ex is None:
         pred_frames = [_predictive_job(sim, o, i) for o, i in keyed]
     else:
@@ -915,8 +823,8 @@ def _write_outputs(spec: CalibrationSpec, cfg: ExperimentConfig, out: Path, hist
     fit = pd.DataFrame(trows)
     atomic_write(out / "targets_fit.csv", lambda tmp: fit.to_csv(tmp, index=False, float_format="%.4g"))
 
-    lang = cfg.outputs.language if hasattr(cfg.outputs, "language") else "en"
-    bounds = {c: p.bounds() for p, c in zip(spec.priors, names)}
+    lang = cfg.outputs.language
+    bounds = {p.key: p.bounds() for p in spec.priors}
     charts = out / "charts"
     charts.mkdir(exist_ok=True)
     import matplotlib.pyplot as plt
@@ -948,7 +856,7 @@ def _write_outputs(spec: CalibrationSpec, cfg: ExperimentConfig, out: Path, hist
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "this_call_seconds": time.time() - started,
         "calibration": spec.raw, "package_versions": package_versions(), "git": git_commit(),
     }
-    _write_json(out / "manifest.json", manifest)
+    write_json(out / "manifest.json", manifest)
 
 
 # ======================================================================== CLI

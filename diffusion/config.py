@@ -268,14 +268,10 @@ def load_config_data(
     _raise(source, problems)
     for unc in uncertainties:
         for value in unc.extremes():
-            for scn in scenarios.values():
-                msg = check_value(unc, value, scn)
-                if msg:
-                    problems.append((unc.path, msg))
-                    break
-            else:
-                continue
-            break
+            msg = value_problem(unc, value, scenarios)
+            if msg:
+                problems.append((unc.path, msg))
+                break
     _raise(source, problems)
     if build:
         _check_binding(sections, scenarios, problems)
@@ -321,11 +317,7 @@ def _nfc(obj: Any) -> Any:
 
 def _raise(source: str, problems: list[tuple[str, str]]) -> None:
     if problems:
-        seen: list[tuple[str, str]] = []
-        for p in problems:
-            if p not in seen:
-                seen.append(p)
-        raise ConfigError(source, seen)
+        raise ConfigError(source, list(dict.fromkeys(problems)))
 
 
 def key_path(key: Any) -> str:
@@ -346,9 +338,6 @@ def _join(loc: tuple[Any, ...]) -> str:
 def _show(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-_hint = did_you_mean  # " (did you mean 'x'?)" or ""
 
 
 # ------------------------------------------------------------ pydantic -> messages
@@ -382,17 +371,17 @@ def _messages(exc: ValidationError, model: type[BaseModel], data: Any,
               prefix: tuple[Any, ...]) -> list[tuple[str, str]]:
     items: list[tuple[tuple[Any, ...], str, str]] = []  # (loc, kind, text)
     for err in exc.errors():
-        loc, _node = _clean_loc(data, err["loc"], err["type"])
+        loc = _clean_loc(data, err["loc"], err["type"])
         t = err["type"]
         inp = err.get("input")
         if t == "extra_forbidden":
             allowed = _allowed_keys(model, loc[:-1])
-            text = f"unknown key {str(loc[-1])!r}{_hint(loc[-1], allowed)}; allowed here: {', '.join(allowed)}"
+            text = f"unknown key {str(loc[-1])!r}{did_you_mean(loc[-1], allowed)}; allowed here: {', '.join(allowed)}"
         elif t == "missing":
             text = "is required but missing"
         elif t == "literal_error":
             expected = re.findall(r"'([^']*)'", str(err.get("ctx", {}).get("expected", "")))
-            text = f"{_show(inp)} is not allowed: one of {', '.join(map(repr, expected))}{_hint(inp, expected)}"
+            text = f"{_show(inp)} is not allowed: one of {', '.join(map(repr, expected))}{did_you_mean(inp, expected)}"
         else:
             allowed = _ALLOWED.get(t)
             if allowed is None:
@@ -420,7 +409,7 @@ def _messages(exc: ValidationError, model: type[BaseModel], data: Any,
     return out
 
 
-def _clean_loc(data: Any, loc: tuple[Any, ...], etype: str) -> tuple[tuple[Any, ...], Any]:
+def _clean_loc(data: Any, loc: tuple[Any, ...], etype: str) -> tuple[Any, ...]:
     """Drop the union-member tags pydantic puts into error locations (segments absent from the input)."""
     out: list[Any] = []
     cur = data
@@ -432,10 +421,7 @@ def _clean_loc(data: Any, loc: tuple[Any, ...], etype: str) -> tuple[tuple[Any, 
             cur = cur[seg]
         elif isinstance(cur, dict) and last and etype == "missing":
             out.append(seg)
-            cur = None
-        else:
-            continue
-    return tuple(out), cur
+    return tuple(out)
 
 
 def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
@@ -469,7 +455,7 @@ def _check_population(sections: ConfigFile, problems: list[tuple[str, str]]) -> 
         keys = list(table)
         problems.append(
             ("population.place", (f"{pop.place!r} is not allowed: one of {', '.join(map(repr, keys))}"
-             f"{_hint(pop.place, keys)}"))
+             f"{did_you_mean(pop.place, keys)}"))
         )
         return
     pl = table[pop.place]
@@ -495,13 +481,13 @@ def _check_outputs(sections: ConfigFile, problems: list[tuple[str, str]]) -> Non
     for i, c in enumerate(out.charts or []):
         if c not in CHART_NAMES:
             problems.append((f"outputs.charts[{i}]", (f"{c!r} is not allowed: one of "
-                             f"{', '.join(map(repr, CHART_NAMES))}{_hint(c, list(CHART_NAMES))}")))
+                             f"{', '.join(map(repr, CHART_NAMES))}{did_you_mean(c, list(CHART_NAMES))}")))
     names = set(sections.levers) | {n for s in sections.scenarios.values() for n in s.levers}
     for i, m in enumerate(out.metrics or []):
         if not _metric_allowed(m, names):
             allowed = list(metric_names()) + ["cost_total", "cum_cost_total"]
             problems.append((f"outputs.metrics[{i}]", (f"{m!r} is not allowed: a monthly metric such as "
-                             f"share_internet or cum_cost.<lever>{_hint(m, allowed)}")))
+                             f"share_internet or cum_cost.<lever>{did_you_mean(m, allowed)}")))
 
 
 def _check_lever_table(name: str, table: dict[str, Any], prefix: tuple[Any, ...], base_kind: str | None,
@@ -520,7 +506,7 @@ def _check_lever_table(name: str, table: dict[str, Any], prefix: tuple[Any, ...]
             return None, None
         if not isinstance(kind, str) or kind not in LEVER_TYPES:
             problems.append((f"{path}.kind", (f"{_show(kind)} is not allowed: one of {', '.join(map(repr, kinds))}"
-                             f"{_hint(kind, kinds)}")))
+                             f"{did_you_mean(kind, kinds)}")))
             return None, None
         model = LEVER_MODELS[kind]
     else:
@@ -595,9 +581,9 @@ def _resolve_scenarios(sections: ConfigFile, data: dict[str, Any], levers: dict[
             if base is None and "kind" not in table:
                 known = list(levers)
                 problems.append((f"{sp}.levers.{key_path(lname)}",
-                                 (f"unknown lever {lname!r}{_hint(lname, known)}: a scenario overrides a lever of "
-                                  f"[levers] ({', '.join(known) or 'none defined'}) or defines a new one with its "
-                                  "kind")))
+                                 (f"unknown lever {lname!r}{did_you_mean(lname, known)}: a scenario overrides a "
+                                  f"lever of [levers] ({', '.join(known) or 'none defined'}) or defines a new one "
+                                  "with its kind")))
                 continue
             kind, settings = _check_lever_table(lname, table, ("scenarios", name, "levers", lname),
                                                 base.kind if base else None, problems)
@@ -615,15 +601,18 @@ def _resolve_scenarios(sections: ConfigFile, data: dict[str, Any], levers: dict[
 _UNC_KEYS = set(UncertaintySection.model_fields) | {"from"}
 
 
-def _flatten_uncertainties(tables: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``[uncertainties.smartphone.q]`` (unquoted) nests tables: flatten to "smartphone.q"."""
+def flatten_tables(tables: dict[str, Any], keys: set[str] = _UNC_KEYS, prefix: str = "") -> dict[str, Any]:
+    """``[uncertainties.smartphone.q]`` (unquoted) nests tables: flatten to "smartphone.q".
+
+    A table is a leaf (not nested further) when it is empty, has one of ``keys`` or holds a non-table value.
+    """
     out: dict[str, Any] = {}
     for key, value in tables.items():
         name = f"{prefix}{key}"
-        if isinstance(value, dict) and value and not (set(value) & _UNC_KEYS) and all(
+        if isinstance(value, dict) and value and not (set(value) & keys) and all(
             isinstance(v, dict) for v in value.values()
         ):
-            out.update(_flatten_uncertainties(value, name + "."))
+            out.update(flatten_tables(value, keys, name + "."))
         else:
             out[name] = value
     return out
@@ -649,7 +638,7 @@ def _resolve_uncertainties(tables: dict[str, Any], scenarios: dict[str, Scenario
                            base: Path, problems: list[tuple[str, str]]) -> tuple[list[UncertaintySpec], dict[str, Any]]:
     out: list[UncertaintySpec] = []
     draws: dict[str, Any] = {}
-    flat = _flatten_uncertainties(tables)
+    flat = flatten_tables(tables)
     pnames = parameter_aliases()
     lever_kinds: dict[str, str] = {}
     for scn in scenarios.values():
@@ -665,19 +654,20 @@ def _resolve_uncertainties(tables: dict[str, Any], scenarios: dict[str, Scenario
                 continue
             _, lever, setting = parts
             if lever not in lever_kinds:
-                problems.append((path, (f"unknown lever {lever!r}{_hint(lever, list(lever_kinds))}; levers: "
+                problems.append((path, (f"unknown lever {lever!r}{did_you_mean(lever, list(lever_kinds))}; levers: "
                                  f"{', '.join(lever_kinds) or 'none defined'}")))
                 continue
             settings = [s for s in lever_settings(lever_kinds[lever]) if s not in ("start", "end")]
             if setting not in settings:
                 problems.append((path, (f"unknown setting {setting!r} of lever {lever!r} "
-                                 f"({lever_kinds[lever]}){_hint(setting, settings)}; settings: {', '.join(settings)}")))
+                                 f"({lever_kinds[lever]}){did_you_mean(setting, settings)}; settings: "
+                                 f"{', '.join(settings)}")))
                 continue
             target: tuple[str, ...] = ("lever", lever, setting)
         elif name in pnames:
             target = ("model", pnames[name])
         else:
-            problems.append((path, (f"unknown parameter {name!r}{_hint(name, list(pnames))}: a model parameter "
+            problems.append((path, (f"unknown parameter {name!r}{did_you_mean(name, list(pnames))}: a model parameter "
                              "(e.g. rewiring, smartphone.q in quotes, q_smartphone) or levers.<lever>.<setting>")))
             continue
         if not isinstance(table, dict):
@@ -788,7 +778,7 @@ def _check_design(sections: ConfigFile, uncertainties: list[UncertaintySpec],
     if isinstance(design.levels, dict):
         for k in design.levels:
             if k not in names:
-                problems.append((f"design.levels.{key_path(k)}", f"unknown uncertainty {k!r}{_hint(k, names)}"))
+                problems.append((f"design.levels.{key_path(k)}", f"unknown uncertainty {k!r}{did_you_mean(k, names)}"))
     levels = design.levels.values() if isinstance(design.levels, dict) else [design.levels]
     for v in levels:
         if v < 1:
@@ -796,8 +786,7 @@ def _check_design(sections: ConfigFile, uncertainties: list[UncertaintySpec],
     if design.sampler == "full_factorial":
         total = 1
         for u in uncertainties:
-            total *= len(u.values) if u.values is not None else (
-                design.levels.get(u.name, 3) if isinstance(design.levels, dict) else design.levels)
+            total *= len(u.values) if u.values is not None else design.levels_of(u.name)
         if total > 1_000_000:
             problems.append(("design.levels", (f"the full factorial has {total:,} design points; use fewer levels or "
                              "sampler = 'lhs'")))
@@ -864,6 +853,25 @@ def check_value(unc: UncertaintySpec, value: Any, scn: ScenarioSpec) -> str | No
     except (TypeError, ValueError) as e:
         return f"value {_show(value)} is not allowed: {e}"
     return None
+
+
+def value_problem(unc: UncertaintySpec, value: Any, scenarios: dict[str, ScenarioSpec]) -> str | None:
+    """Why ``value`` of ``unc`` is not allowed in some scenario (the first scenario's ``check_value``), or None."""
+    for scn in scenarios.values():
+        msg = check_value(unc, value, scn)
+        if msg:
+            return msg
+    return None
+
+
+def default_scenario(cfg: ExperimentConfig, name: str | None = None) -> ScenarioSpec | None:
+    """Scenario ``name`` of ``cfg``, or with no name the first non-reference scenario (else the first one).
+
+    None when ``name`` is given but is not a scenario of ``cfg`` (the caller reports it).
+    """
+    if name is not None:
+        return cfg.scenarios.get(name)
+    return next((s for s in cfg.scenarios.values() if not s.reference), next(iter(cfg.scenarios.values())))
 
 
 def _check_objects(scn: ScenarioSpec, cal: Calendar, problems: list[tuple[str, str]]) -> None:

@@ -260,6 +260,10 @@ class DesignSection(StrictModel):
         "evenly spaced quantiles; choice uses all its values.",
     )
 
+    def levels_of(self, name: str) -> int:
+        """Levels of uncertainty ``name`` in the full factorial (a table without it gives the default, 3)."""
+        return int(self.levels.get(name, 3) if isinstance(self.levels, dict) else self.levels)
+
 
 class OutputsSection(StrictModel):
     """What the report shows."""

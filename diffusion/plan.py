@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,9 +26,9 @@ from .config import (
     ExperimentConfig,
     LeverSpec,
     UncertaintySpec,
-    check_value,
     scenario_levers,
     scenario_params,
+    value_problem,
 )
 from .errors import ConfigError, ParameterError
 from .sources import place as get_place
@@ -147,11 +148,6 @@ def ppf(u: UncertaintySpec, q: np.ndarray) -> np.ndarray:
     return np.exp(z) if log else z
 
 
-def _levels(cfg: ExperimentConfig, u: UncertaintySpec) -> int:
-    lv = cfg.design.levels if cfg.design else 3
-    return int(lv.get(u.name, 3) if isinstance(lv, dict) else lv)
-
-
 def make_design(cfg: ExperimentConfig) -> pd.DataFrame | None:
     """The design table: ``design_point`` and one column per uncertainty (None without [design])."""
     if cfg.design is None or not cfg.uncertainties:
@@ -200,11 +196,11 @@ def make_design(cfg: ExperimentConfig) -> pd.DataFrame | None:
                 q = (np.arange(len(u0.values)) + 0.5) / len(u0.values)
             elif u0.dist == "empirical":
                 n_rows = len(cfg.draws[u0.source])
-                L = min(_levels(cfg, u0), n_rows)
+                L = min(cfg.design.levels_of(u0.name), n_rows)
                 rows = np.unique(np.round(np.linspace(0, n_rows - 1, L)).astype(np.int64)) if L > 1 else [n_rows // 2]
                 q = (np.asarray(rows) + 0.5) / n_rows
             else:
-                L = _levels(cfg, u0)
+                L = cfg.design.levels_of(u0.name)
                 q = np.linspace(0.0, 1.0, L) if (_bounded(u0) and L > 1) else (np.arange(L) + 0.5) / L
             per_factor.append(values(factor, q))
         cols = {}
@@ -251,11 +247,9 @@ def _check_design_points(cfg: ExperimentConfig, design: pd.DataFrame) -> None:
     if n_checks > 20_000:  # check each value alone; combinations would take too long
         for u in cfg.uncertainties:
             for value in pd.unique(design[u.name]):
-                for scn in cfg.scenarios.values():
-                    msg = check_value(u, _plain(value, u.integer), scn)
-                    if msg:
-                        problems.append((u.path, msg))
-                        break
+                msg = value_problem(u, _plain(value, u.integer), cfg.scenarios)
+                if msg:
+                    problems.append((u.path, msg))
         if problems:
             raise ConfigError(cfg.file, problems[:10])
         return
@@ -285,6 +279,22 @@ def estimated_run_seconds(place: str, scale: float, months: int) -> float:
     pl = get_place(place)
     households = pl.households * scale
     return 0.02 + 8e-8 * households * months
+
+
+def task_size(n_runs: int, size: int) -> int:
+    """``size`` runs per task, made smaller when that would give fewer than MIN_TASKS tasks (at least 1)."""
+    return max(1, min(size, math.ceil(n_runs / MIN_TASKS)))
+
+
+def cut_tasks(runs: list[RunSpec], setup: Setup, size: int, make: Callable[..., Any] = Task, **extra: Any) -> list:
+    """Consecutive runs cut into tasks of ``size`` runs (the last may be shorter), in order.
+
+    Task i is ``make(f"task-{i:0{width}d}", setup, tuple(runs[i*size:(i+1)*size]), **extra)`` with ``width``
+    at least 5 digits and enough for every task. ``size`` is used as given (see task_size for the MIN_TASKS rule).
+    """
+    width = max(5, len(str(math.ceil(len(runs) / size))))
+    return [make(f"task-{i:0{width}d}", setup, tuple(runs[k : k + size]), **extra)
+            for i, k in enumerate(range(0, len(runs), size))]
 
 
 def make_plan(cfg: ExperimentConfig, *, check: bool = True) -> Plan:
@@ -318,12 +328,8 @@ def make_plan(cfg: ExperimentConfig, *, check: bool = True) -> Plan:
         size = int(exp.runs_per_task)
     else:
         est = estimated_run_seconds(setup.place, setup.scale, setup.months)
-        size = max(1, min(int(TARGET_TASK_SECONDS // est), math.ceil(len(runs) / MIN_TASKS)))
-    width = max(5, len(str(math.ceil(len(runs) / size))))
-    tasks = [
-        Task(f"task-{i:0{width}d}", setup, tuple(runs[k : k + size]))
-        for i, k in enumerate(range(0, len(runs), size))
-    ]
+        size = task_size(len(runs), int(TARGET_TASK_SECONDS // est))
+    tasks = cut_tasks(runs, setup, size)
     return Plan(
         name=cfg.name,
         setup=setup,
