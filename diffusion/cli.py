@@ -103,12 +103,8 @@ def _sensitivity(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from .execution import run_experiment
 
-    try:
-        outcome = run_experiment(args.config, out=args.out, workers=args.workers, scheduler=args.scheduler,
-                                 fresh=args.fresh, quiet=args.quiet)
-    except ConfigError as e:
-        log.error("%s", e)
-        return EXIT_USAGE
+    outcome = run_experiment(args.config, out=args.out, workers=args.workers, scheduler=args.scheduler,
+                             fresh=args.fresh, quiet=args.quiet)  # (a ConfigError is reported by main)
     m = outcome.manifest
     if outcome.skipped_tasks:
         log.info("%d task(s) were already done and were not rerun", outcome.skipped_tasks)
@@ -176,13 +172,9 @@ def _check(args: argparse.Namespace) -> int:
     from .config import load_config
     from .plan import make_plan
 
-    try:
-        cfg = load_config(args.config)
-        plan = make_plan(cfg)
-        notes = _check_analyses(cfg)
-    except ConfigError as e:
-        log.error("%s", e)
-        return EXIT_USAGE
+    cfg = load_config(args.config)  # (a ConfigError is reported by main)
+    plan = make_plan(cfg)
+    notes = _check_analyses(cfg)
     from .sources import place
 
     pl = place(plan.setup.place)
@@ -204,7 +196,7 @@ def _check_analyses(cfg) -> list[str]:
 
         spec = validate_sensitivity(cfg)
         notes.append("[sensitivity]: ok.")
-        notes += [f"warning: {w}" for w in getattr(spec, "warnings", [])]
+        notes += [f"warning: {w}" for w in spec.warnings]
     if cfg.data.get("calibration") is not None:
         from .calibration import validate_calibration
 

@@ -72,14 +72,13 @@ def run_one(setup: Setup, run: RunSpec) -> TaskResult:
         every metric of ``AdoptionModel.timeseries()`` (shares 0-1, costs in VND); ``by_hamlet`` the same
         keys plus hamlet and its shares (places of several hamlets only).
     """
-    from .levers import make_lever
     from .model import AdoptionModel
     from .params import ModelParams
 
     model = AdoptionModel(
         setup.place,
         params=ModelParams().with_overrides(run.params),
-        levers=[make_lever(lv.kind, lv.name, **lv.settings) for lv in run.levers],
+        levers=[lv.build() for lv in run.levers],
         start=setup.start,
         months=setup.months,
         scale=setup.scale,
@@ -207,6 +206,44 @@ class DaskConnection:
 
 
 # ================================================================ the loop
+@dataclass
+class Executors:
+    """Where a study's tasks run: ``factory`` makes the executor (again after a broken pool), ``workers``
+    sizes the window of tasks in flight, ``info`` describes it for the manifest; ``close()`` when done."""
+
+    factory: Callable[[], Executor]
+    workers: int
+    info: dict[str, Any]
+    dask: DaskConnection | None = None
+
+    def close(self) -> None:
+        if isinstance(self.factory, started_early):
+            self.factory.close()
+        if self.dask is not None:
+            self.dask.close()
+
+
+def executors_for(workers: int | None = None, scheduler: str | None = None,
+                  executor: Executor | Callable[[], Executor] | None = None, *, tasks: int | None = None,
+                  start_now: bool = False) -> Executors:
+    """The executors of a study: ``executor`` if given (any Executor or factory), else a Dask cluster at
+    ``scheduler``, else this process (``workers=0``), else a local spawn pool of ``workers`` processes
+    (default: the cores; at most ``tasks``), started now when ``start_now`` (see ``started_early``)."""
+    if executor is not None:
+        return Executors(executor, max(1, workers or 2), {"kind": type(executor).__name__})
+    if scheduler:
+        dask = DaskConnection(scheduler)
+        return Executors(dask.factory(), dask.workers, {"kind": "dask", "scheduler": scheduler,
+                                                        "workers": dask.workers}, dask)
+    if workers == 0:
+        return Executors(InProcessExecutor, 1, {"kind": "in_process", "workers": 0})
+    n = max(1, workers or os.cpu_count() or 1)
+    if tasks is not None:
+        n = min(n, max(1, tasks))
+    pool = started_early(process_pool(n), n) if start_now else process_pool(n)
+    return Executors(pool, n, {"kind": "process_pool", "start_method": "spawn", "workers": n})
+
+
 @dataclass
 class Failure:
     """A task that failed twice (or whose worker died twice): its id, runs and the last error."""
@@ -438,26 +475,8 @@ def run_experiment(
     if skipped:
         log.info("resuming: %d of %d tasks already done in %s", skipped, len(plan.tasks), out_dir)
 
-    dask: DaskConnection | None = None
-    info: dict[str, Any]
-    if executor is not None:
-        factory = executor
-        n_workers = max(1, workers or 2)
-        info = {"kind": type(executor).__name__}
-    elif scheduler:
-        dask = DaskConnection(scheduler)
-        factory = dask.factory()
-        n_workers = dask.workers
-        info = {"kind": "dask", "scheduler": scheduler, "workers": n_workers}
-    elif workers == 0:
-        factory = InProcessExecutor
-        n_workers = 1
-        info = {"kind": "in_process", "workers": 0}
-    else:
-        n_workers = max(1, min(workers or os.cpu_count() or 1, max(1, len(todo))))
-        factory = process_pool(n_workers)
-        info = {"kind": "process_pool", "start_method": "spawn", "workers": n_workers}
-    started = store.begin(info)
+    ex = executors_for(workers, scheduler, executor, tasks=len(todo))
+    store.begin(ex.info)
 
     from tqdm.auto import tqdm
 
@@ -466,18 +485,17 @@ def run_experiment(
     try:
         failures = execute(
             todo,
-            factory,
+            ex.factory,
             on_result=store.write_part,
-            window=2 * n_workers,
+            window=2 * ex.workers,
             on_progress=lambda t: bar.update(len(t.runs)),
         )
     finally:
         bar.close()
-        if dask is not None:
-            dask.close()
+        ex.close()
     for f in failures:
         store.write_failure(f)
-    manifest = store.finish(cfg, plan, started)
+    manifest = store.finish(cfg, plan)
     return RunOutcome(
         out_dir=out_dir,
         runs_done=manifest["runs_done"],

@@ -88,8 +88,6 @@ def _json_default(obj: Any) -> Any:
         return obj.item()
     if isinstance(obj, (_dt.date, _dt.datetime, _dt.time)):
         return obj.isoformat()
-    if isinstance(obj, Path):
-        return str(obj)
     return str(obj)
 
 
@@ -176,11 +174,10 @@ class ResultStore:
         self._manifest.setdefault("first_started", _now())
         return done
 
-    def begin(self, executor: dict[str, Any]) -> str:
-        """Record the start of this invocation; returns its start time."""
-        started = _now()
+    def begin(self, executor: dict[str, Any]) -> None:
+        """Record the start of this invocation."""
         self._manifest.update(
-            started=started,
+            started=_now(),
             finished=None,
             executor=executor,
             versions=package_versions(),
@@ -188,7 +185,6 @@ class ResultStore:
             command=" ".join(sys.argv) if sys.argv and sys.argv[0] else None,
         )
         write_json(self.manifest_path, self._manifest)
-        return started
 
     def clear(self) -> None:
         """Remove earlier results from the folder (only the files this package writes there)."""
@@ -211,9 +207,9 @@ class ResultStore:
     def write_part(self, task: Any, result: Any) -> None:
         """Write a finished task's tables (atomically; the main table last, as the mark of a finished task)
         and clear any earlier failure record."""
-        if getattr(result, "by_hamlet", None) is not None:
+        if result.by_hamlet is not None:
             write_parquet(self.parts / f"{task.id}.hamlets.parquet", result.by_hamlet)
-        write_parquet(self.parts / f"{task.id}.parquet", getattr(result, "timeseries", result))
+        write_parquet(self.parts / f"{task.id}.parquet", result.timeseries)
         failed = self.parts / f"{task.id}.failed.json"
         if failed.exists():
             failed.unlink()
@@ -223,7 +219,7 @@ class ResultStore:
         write_json(self.parts / f"{failure.task.id}.failed.json", failure.describe())
 
     # ------------------------------------------------------------ end
-    def finish(self, cfg: Any, plan: Any, started: str) -> dict[str, Any]:
+    def finish(self, cfg: Any, plan: Any) -> dict[str, Any]:
         """Assemble the tables from the parts, write them and the final manifest; return the manifest."""
         frames, hamlet_frames, done_runs, failed = [], [], 0, []
         for t in plan.tasks:

@@ -59,15 +59,19 @@ from .config import (
     LeverSpec,
     ScenarioSpec,
     UncertaintySpec,
+    _show,
     check_value,
+    default_scenario,
     key_path,
     param_is_integer,
+    scenario_levers,
+    scenario_params,
     validate_table,
 )
 from .config_schema import StrictModel, lever_settings
 from .errors import ConfigError, did_you_mean
 from .params import parameter_aliases
-from .plan import RunSpec, Setup, Task, ppf, seed_sequence
+from .plan import RunSpec, Setup, Task, cut_tasks, ppf, seed_sequence, task_size
 
 log = logging.getLogger(__name__)
 
@@ -301,30 +305,24 @@ def validate_sensitivity(cfg: ExperimentConfig) -> SensitivitySpec:
     if sec.method == "sobol":
         if sec.n is None:
             problems.append(("sensitivity.n", "is required for method = 'sobol' (base samples, a power of two)"))
-        for k in ("trajectories",):
-            if getattr(sec, k) is not None:
-                problems.append((f"sensitivity.{k}", "is not used by method = 'sobol' (use n)"))
+        if sec.trajectories is not None:
+            problems.append(("sensitivity.trajectories", "is not used by method = 'sobol' (use n)"))
     else:
         if sec.trajectories is None:
             problems.append(("sensitivity.trajectories", "is required for method = 'morris'"))
-        for k in ("n",):
-            if getattr(sec, k) is not None:
-                problems.append((f"sensitivity.{k}", "is not used by method = 'morris' (use trajectories)"))
+        if sec.n is not None:
+            problems.append(("sensitivity.n", "is not used by method = 'morris' (use trajectories)"))
         if sec.second_order:
             problems.append(("sensitivity.second_order", "is not used by method = 'morris'"))
         if sec.levels % 2:
             problems.append(("sensitivity.levels", f"{sec.levels} is not allowed: an even number of levels"))
     # base scenario
     scenarios = cfg.scenarios
-    if sec.scenario is not None:
-        if sec.scenario not in scenarios:
-            problems.append(("sensitivity.scenario", (f"unknown scenario {sec.scenario!r}"
-                             f"{did_you_mean(sec.scenario, list(scenarios))}; scenarios: {', '.join(scenarios)}")))
-            base = next(iter(scenarios.values()))
-        else:
-            base = scenarios[sec.scenario]
-    else:
-        base = next((s for s in scenarios.values() if not s.reference), next(iter(scenarios.values())))
+    base = default_scenario(cfg, sec.scenario)
+    if base is None:
+        problems.append(("sensitivity.scenario", (f"unknown scenario {sec.scenario!r}"
+                         f"{did_you_mean(sec.scenario, list(scenarios))}; scenarios: {', '.join(scenarios)}")))
+        base = next(iter(scenarios.values()))
     kinds = {lv.name: lv.kind for lv in base.levers}
     factors = [f for f in (_resolve_factor(k, v, base, kinds, problems) for k, v in sec.factors.items()) if f]
     names = [f.name for f in factors]
@@ -467,8 +465,6 @@ def _resolve_target(name: str, tpath: str, base: ScenarioSpec, kinds: dict[str, 
 
 def _base_value(target: tuple[str, ...], base: ScenarioSpec) -> Any:
     """The value a target has in the base scenario (model default or lever default when not set)."""
-    from .config import scenario_params
-
     if target[0] == "model":
         params = scenario_params(base)
         key = target[1]
@@ -534,11 +530,6 @@ def _resolve_outcome(key: str, sec: OutcomeSection, cfg: ExperimentConfig, kinds
         problems.append((f"{path}.share", f"is not used by kind = {sec.kind!r}"))
         return None
     return Outcome(key, sec.kind, sec.metric, t, date)
-
-
-def _show(v: Any) -> str:
-    text = repr(v)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 # ======================================================================== sampling and analysis (shared)
@@ -607,18 +598,13 @@ def tidy(wide: pd.DataFrame, n_base: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _half_rows(method: str, n: int, step: int) -> tuple[int, int]:
-    half = n // 2
-    return half, half * step
-
-
 def convergence(problem: dict[str, Any], method: str, X: np.ndarray, Y: np.ndarray, n: int, step: int,
                 full: pd.DataFrame | None = None, **kw: Any) -> pd.DataFrame:
     """Indices from the first half of the base samples (or trajectories) and from all, long format.
     ``full``: the wide indices from all of them, when already computed with the same settings."""
     out = []
-    half, rows = _half_rows(method, n, step)
-    for n_used, r in ((half, rows), (n, len(Y))):
+    half = n // 2
+    for n_used, r in ((half, half * step), (n, len(Y))):
         if n_used < 2:
             continue
         if r == len(Y) and full is not None:
@@ -891,8 +877,6 @@ def make_design(cfg: ExperimentConfig, spec: SensitivitySpec) -> ModelDesign:
     refs: dict[tuple, int] = {}
     ref_of_row = np.full(len(X), -1, dtype=np.int64)
     ref_runs: list[tuple[int, dict[str, Any], tuple[LeverSpec, ...]]] = []
-    from .config import scenario_levers
-
     needs_reference = spec.needs_reference
     # levers switched off keep the base settings: a lever that is off does the same whatever its settings
     switched_off = {b.name: LeverSpec(b.kind, b.name, {**b.settings, "enabled": False}) for b in base.levers
@@ -923,12 +907,8 @@ def make_design(cfg: ExperimentConfig, spec: SensitivitySpec) -> ModelDesign:
         for r in range(spec.replicates):
             runs.append(RunSpec(f"ref{i}", r, g, params, ref_levers))
     runs.sort(key=lambda rs: (rs.design_point, rs.replicate))  # stable: a task's runs share base samples
-    size = int(spec.runs_per_task or exp.runs_per_task or RUNS_PER_TASK)
-    size = max(1, min(size, math.ceil(len(runs) / 8)))
-    width = max(5, len(str(math.ceil(len(runs) / size))))
-    rec = _records(spec)
-    tasks = [SensitivityTask(f"task-{i:0{width}d}", setup, tuple(runs[j:j + size]), rec)
-             for i, j in enumerate(range(0, len(runs), size))]
+    size = task_size(len(runs), int(spec.runs_per_task or exp.runs_per_task or RUNS_PER_TASK))
+    tasks = cut_tasks(runs, setup, size, SensitivityTask, record=_records(spec))
     return ModelDesign(spec, setup, X, design, tasks, ref_of_row, len(ref_runs))
 
 
@@ -1027,30 +1007,24 @@ def run_sensitivity(cfg: ExperimentConfig | str | Path, out_dir: str | Path | No
     import time
 
     from .config import load_config
-    from .execution import process_pool, started_early
+    from .execution import executors_for
 
     t0 = time.perf_counter()
     if not isinstance(cfg, ExperimentConfig):
         cfg = load_config(cfg)
     spec = validate_sensitivity(cfg)
-    pool = None
-    if executor is None and not scheduler and workers != 0:  # local workers start while the design is made
-        import os
-
-        n_local = max(1, workers or os.cpu_count() or 1)
-        pool = started_early(process_pool(n_local), n_local)
+    ex = executors_for(workers, scheduler, executor, start_now=True)  # local workers start while the design is made
     try:
-        return _run_sensitivity(cfg, spec, out_dir, pool, workers, scheduler, executor, fresh, quiet, charts, t0)
+        return _run_sensitivity(cfg, spec, out_dir, ex, fresh, quiet, charts, t0)
     finally:
-        if pool is not None:
-            pool.close()
+        ex.close()
 
 
-def _run_sensitivity(cfg: ExperimentConfig, spec: SensitivitySpec, out_dir, pool, workers, scheduler, executor,
-                     fresh: bool, quiet: bool, charts: bool, t0: float) -> SensitivityOutcome:
+def _run_sensitivity(cfg: ExperimentConfig, spec: SensitivitySpec, out_dir, ex, fresh: bool, quiet: bool,
+                     charts: bool, t0: float) -> SensitivityOutcome:
     import time
 
-    from .execution import DaskConnection, InProcessExecutor, execute
+    from .execution import execute
     from .results import package_versions, write_json, write_parquet
 
     md = make_design(cfg, spec)
@@ -1080,29 +1054,16 @@ def _run_sensitivity(cfg: ExperimentConfig, spec: SensitivitySpec, out_dir, pool
                 "status": "running"}
     write_json(manifest_path, manifest)
 
-    dask = None
-    if executor is not None:
-        inner = executor if callable(executor) and not isinstance(executor, Executor) else (lambda: executor)
-        n_workers = max(1, workers or 2)
-    elif scheduler:
-        dask = DaskConnection(scheduler)
-        inner, n_workers = dask.factory(), dask.workers
-    elif workers == 0:
-        inner, n_workers = InProcessExecutor, 1
-    else:
-        inner, n_workers = pool, pool.workers
     from tqdm.auto import tqdm
 
     bar = tqdm(total=md.n_runs, initial=md.n_runs - sum(len(t.runs) for t in todo), unit="run", desc=cfg.name,
                disable=quiet or None, leave=False, dynamic_ncols=True)
     try:
-        failures = execute(todo, inner, work=evaluate_task,
+        failures = execute(todo, ex.factory, work=evaluate_task,
                            on_result=lambda task, frame: write_parquet(parts / f"{task.id}.parquet", frame),
-                           window=2 * n_workers, on_progress=lambda t: bar.update(len(t.runs)))
+                           window=2 * ex.workers, on_progress=lambda t: bar.update(len(t.runs)))
     finally:
         bar.close()
-        if dask is not None:
-            dask.close()
     if failures:
         manifest.update(status="failed", failures=[f.describe() for f in failures])
         write_json(manifest_path, manifest)

@@ -236,8 +236,9 @@ def test_power_of_two_warning():
 
 
 def test_design_shares_seeds_within_a_base_sample_and_dedupes_references():
-    spec = validate_sensitivity(cfg_of(config_text(n=4, replicates=2)))
-    md = make_design(cfg_of(config_text(n=4, replicates=2)), spec)
+    cfg = cfg_of(config_text(n=4, replicates=2))
+    spec = validate_sensitivity(cfg)
+    md = make_design(cfg, spec)
     k = len(spec.factors)
     assert len(md.X) == 4 * (k + 2)
     runs = [r for t in md.tasks for r in t.runs]
