@@ -41,7 +41,6 @@ from .errors import DiffusionError, ParameterError, check_choice
 from .levers import TARGETING, DigitalTeams, InfrastructureRollout, SmartphoneSubsidy
 from .model import AdoptionModel
 from .params import PRODUCTS
-from .sources import place as place_preset
 
 try:  # the viz extra; without it the model below still works, but no page can be served
     import solara
@@ -65,6 +64,17 @@ APP_PLACES: tuple[str, ...] = ("thon_dong", "dam_buon", "commune")
 PLACE_ENV = "DIFFUSION_APP_PLACE"
 START = "2021-01"
 MONTHS = 60
+#: The settings the model and the page start with (the page reads its place from $DIFFUSION_APP_PLACE).
+DEFAULTS: dict[str, Any] = {
+    "place": "thon_dong",
+    "subsidy_vnd": 500_000,
+    "team_members": 8,
+    "visits_per_member": 10,
+    "targeting": "non_adopters_first",
+    "fibre_date": START,
+    "p": 0.03,
+    "q": 0.38,
+}
 
 #: Colours of the adoption ladder (ColorBrewer, readable by colour-blind viewers).
 STATE_COLOURS: dict[str, str] = {
@@ -116,14 +126,14 @@ class HamletModel(AdoptionModel):
 
     def __init__(
         self,
-        place: str = "thon_dong",
-        subsidy_vnd: float = 500_000,
-        team_members: int = 8,
-        visits_per_member: int = 10,
-        targeting: str = "non_adopters_first",
-        fibre_date: str = START,
-        p: float = 0.03,
-        q: float = 0.38,
+        place: str = DEFAULTS["place"],
+        subsidy_vnd: float = DEFAULTS["subsidy_vnd"],
+        team_members: int = DEFAULTS["team_members"],
+        visits_per_member: int = DEFAULTS["visits_per_member"],
+        targeting: str = DEFAULTS["targeting"],
+        fibre_date: str = DEFAULTS["fibre_date"],
+        p: float = DEFAULTS["p"],
+        q: float = DEFAULTS["q"],
         months: int = MONTHS,
         seed: int | str = 1,
     ):
@@ -181,17 +191,7 @@ def _seed(value: int | str) -> int:
 
 def default_settings(place: str | None = None) -> dict[str, Any]:
     """The values the page starts with (``place`` defaults to $DIFFUSION_APP_PLACE or thon_dong)."""
-    return {
-        "place": place or os.environ.get(PLACE_ENV) or "thon_dong",
-        "subsidy_vnd": 500_000,
-        "team_members": 8,
-        "visits_per_member": 10,
-        "targeting": "non_adopters_first",
-        "fibre_date": START,
-        "p": 0.03,
-        "q": 0.38,
-        "seed": "1",
-    }
+    return {**DEFAULTS, "place": place or os.environ.get(PLACE_ENV) or DEFAULTS["place"], "seed": "1"}
 
 
 def model_params(place: str | None = None) -> dict[str, Any]:
@@ -503,7 +503,6 @@ def app_main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         check_choice("place", args.place, APP_PLACES)
-        place_preset(args.place)
     except ParameterError as exc:
         print(f"diffusion app: {exc}", file=sys.stderr)
         return 2

@@ -28,29 +28,18 @@ def targets_chart(predictive: pd.DataFrame, targets, lang: str = "en") -> Figure
         predictive: columns setup, metric, date, value, draw (``Simulator.predictive`` rows).
         targets: ``TargetSpec`` objects.
     """
-    from .charts.analysis import _wilson
-
     lang = check_language(lang)
     with style.style_context():
         fig, axes = _draw.panel_grid(len(targets), ncols_max=2, row_height=2.4, sharex=False, sharey=False)
         for ax, t in zip(axes, targets):
             p = predictive[(predictive["setup"] == t.setup) & (predictive["metric"] == t.indicator)]
-            q = p.groupby("date", sort=True)["value"].quantile([0.05, 0.5, 0.95]).unstack()
-            x = to_datetime64(q.index)
-            ax.fill_between(x, q[0.05], q[0.95], color=_draw.FAN_COLOUR, alpha=0.2, linewidth=0, gid=f"band:{t.key}")
-            ax.plot(x, q[0.5], color=_draw.FAN_COLOUR, gid=f"median:{t.key}")
-            xo = to_datetime64([t.date])
+            x, q = _draw.predictive_band(ax, p, t.key, band="band")
             if t.op == "=":
-                err = None
-                if t.households:
-                    lo, hi = _wilson(t.value, t.households)
-                    err = np.array([[t.value - lo], [hi - t.value]])
-                ax.errorbar(xo, [t.value], yerr=err, fmt="D", color="black", markersize=5, elinewidth=0.9,
-                            capsize=2, zorder=4, clip_on=False, gid=f"observed:{t.key}")
+                _draw.observed_share(ax, t.date, t.value, t.households, markersize=5, gid=f"observed:{t.key}")
             else:
                 marker = "^" if t.op.startswith(">") else "v"
-                ax.plot(xo, [t.value], marker=marker, color="black", linestyle="none", markersize=6, zorder=4,
-                        gid=f"bound:{t.key}")
+                ax.plot(to_datetime64([t.date]), [t.value], marker=marker, color="black", linestyle="none",
+                        markersize=6, zorder=4, gid=f"bound:{t.key}")
                 ax.axhline(t.value, color=_draw.TARGET_COLOUR, linestyle="--", linewidth=0.8)
             _draw.share_limits(ax, np.r_[q[0.05].to_numpy(dtype=float), t.value])
             style.date_axis(ax, x.min(), x.max(), lang)
@@ -88,7 +77,6 @@ def pair_plot(posterior: pd.DataFrame, prior_bounds: dict[str, tuple[float, floa
     with style.style_context():
         size = min(style.WIDTH, 1.6 * k + 0.6)
         fig, axes = style.new_figure(k, k, height=size + 0.6, width=size, sharex=False, sharey=False)
-        axes = np.atleast_2d(axes)
         order = np.argsort(w)
         for i, ri in enumerate(params):
             for j, cj in enumerate(params):

@@ -29,14 +29,13 @@ import logging
 import re
 import sys
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from . import __version__, sources
-from .charts.data import n_runs, scenarios_in
+from .charts.data import n_runs, of_scenario, scenarios_in
 from .charts.render import RenderedChart, Results, load_results, render_results
 from .charts.strings import STRINGS, fmt_month, fmt_number, fmt_pct, lever_label, metric_label, tr
 from .charts.style import atomic_write
@@ -253,7 +252,7 @@ def summary_rows(summary: pd.DataFrame) -> list[tuple[str, str, float, float, fl
 def _target_label(key: str, lang: str) -> str:
     for t in sources.targets():
         if t.target == key:
-            return t.label_vi if lang == "vi" else t.label_en
+            return t.label(lang)
     return key
 
 
@@ -343,7 +342,7 @@ def levers_in_effect(ts: pd.DataFrame) -> dict[str, list[str]]:
     levers = sorted({c.split(".", 1)[1] for c in ts.columns if c.startswith("cum_cost.")})
     out = {}
     for scn in scenarios_in(ts):
-        sub = ts[ts["scenario"].astype(str) == scn] if "scenario" in ts.columns else ts
+        sub = of_scenario(ts, scn)
         active = []
         for lv in levers:
             cols = [c for c in sub.columns if c == f"cum_cost.{lv}" or c.startswith(f"{lv}.")]
@@ -354,18 +353,12 @@ def levers_in_effect(ts: pd.DataFrame) -> dict[str, list[str]]:
 
 
 def _parameters_table() -> pd.DataFrame | None:
-    """diffusion/data/parameters.csv (parameter provenance) if the package ships it."""
+    """diffusion/data/parameters.csv (parameter provenance) if the package ships it and it has rows."""
     try:
-        text = resources.files("diffusion.data").joinpath("parameters.csv").read_text(encoding="utf-8")
-    except (FileNotFoundError, OSError):
+        rows = sources.parameters()
+    except OSError:
         return None
-    lines = [ln for ln in text.splitlines() if ln and not ln.startswith("#")]
-    if not lines:
-        return None
-    import csv
-
-    rows = list(csv.reader(lines))
-    return pd.DataFrame(rows[1:], columns=rows[0])
+    return pd.DataFrame(rows) if rows else None
 
 
 # ------------------------------------------------------------------------------------ the report
@@ -443,7 +436,7 @@ def build_document(res: Results, charts: list[RenderedChart]) -> Document:
     doc.heading(2, tr("report.targets", lang))
     doc.table([tr("col.target", lang), tr("col.indicator", lang), tr("col.share", lang), tr("col.by", lang),
                tr("col.source", lang), tr("col.note", lang)],
-              [[t.label_vi if lang == "vi" else t.label_en, f"`{t.metric}`", fmt_pct(t.share, lang),
+              [[t.label(lang), f"`{t.metric}`", fmt_pct(t.share, lang),
                 fmt_month(t.by, lang), f"`{t.source_url}`", t.note] for t in sources.targets()])
 
     # 3. headline results
@@ -472,7 +465,7 @@ def build_document(res: Results, charts: list[RenderedChart]) -> Document:
         rows = []
         for s in status:
             q = s.quantiles
-            label = s.target.label_vi if lang == "vi" else s.target.label_en
+            label = s.target.label(lang)
             value = f"{fmt_pct(q['p50'], lang, 1)} ({fmt_pct(q['p5'], lang, 1)} – {fmt_pct(q['p95'], lang, 1)})"
             if not s.in_run:
                 value += " — " + tr("note.run_ends", lang, date=fmt_month(s.date, lang))

@@ -38,20 +38,18 @@ def convergence_chart(conv: pd.DataFrame, lang: str = "en", index: str | None = 
             d = d_all[d_all["outcome"].astype(str) == out]
             full = d[d["n"] == ns[-1]].sort_values("value", kind="stable")
             order = list(full["factor"])
-            y = {f: i for i, f in enumerate(order)}
             for k, n in enumerate(ns):
                 dn = d[d["n"] == n].set_index("factor").reindex(order)
                 off = 0.15 if k == 0 and len(ns) > 1 else -0.15 if len(ns) > 1 else 0.0
                 ax.errorbar(dn["value"], np.arange(len(order)) + off, xerr=dn["conf"].fillna(0.0), fmt="o",
                             color="black", markerfacecolor="white" if k == 0 and len(ns) > 1 else "black",
                             markersize=4.5, elinewidth=0.8, capsize=2, gid=f"convergence:{out}:{n}")
-            ax.set_yticks(list(y.values()), order)
+            ax.set_yticks(range(len(order)), order)
             ax.axvline(0, color="#555555", linewidth=0.8)
             _draw.panel_title(ax, metric_label(out, lang, short=True))
             ax.set_xlabel(tr(f"sensitivity.axis_{index}", lang) if index in ("ST", "mu_star") else index)
             style.number_axis(ax, "x", lang)
-            ax.grid(axis="y", visible=False)
-            ax.grid(axis="x", visible=True)
+            _draw.x_grid(ax)
         _draw.title(fig, tr("sensitivity.convergence_title", lang))
         handles = []
         if len(ns) > 1:

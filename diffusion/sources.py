@@ -27,6 +27,12 @@ def observations() -> tuple[dict[str, str], ...]:
     return tuple(_read_csv("observations.csv"))
 
 
+@cache
+def parameters() -> tuple[dict[str, str], ...]:
+    """Rows of parameters.csv (name, value, unit, basis, source): where each default number comes from."""
+    return tuple(_read_csv("parameters.csv"))
+
+
 @dataclass(frozen=True)
 class Place:
     """A place preset: how many communes, hamlets and households, and where the numbers come from."""
@@ -80,6 +86,10 @@ class Target:
     label_vi: str
     source_url: str
     note: str
+
+    def label(self, lang: str) -> str:
+        """The target's description in ``lang`` ("vi": Vietnamese, otherwise English)."""
+        return self.label_vi if lang == "vi" else self.label_en
 
 
 @cache

@@ -18,6 +18,7 @@ from .data import (
     MAIN_INDICATORS,
     at_month,
     compared_scenarios,
+    of_scenario,
     quantile_bands,
     scenarios_in,
     to_datetime64,
@@ -71,7 +72,7 @@ def adoption_over_time(results: pd.DataFrame, metric: str = "share_internet", *,
         handles = _draw.fan_handles(lang)
         lows = [bands["p5"].min()]
         for i, (ax, scn) in enumerate(zip(axes, scenarios)):
-            b = bands[bands["scenario"].astype(str) == scn] if "scenario" in bands.columns else bands
+            b = of_scenario(bands, scn)
             _draw.fan(ax, b, gid=scn)
             _draw.panel_title(ax, _draw.scenario_label(scn, reference, lang))
             style.date_axis(ax, first, last, lang)
@@ -86,9 +87,7 @@ def adoption_over_time(results: pd.DataFrame, metric: str = "share_internet", *,
                     handles.extend(lines)
             style.percent_axis(ax, lang=lang)
         _draw.share_limits(axes[0], lows)
-        for ax in axes:
-            if ax.get_subplotspec().is_first_col():
-                ax.set_ylabel(_y_label(metric, lang))
+        _draw.label_first_col(axes, _y_label(metric, lang))
         style.bottom_xlabels_only(axes)
         _draw.title(fig, tr("title.adoption", lang, indicator=metric_label(metric, lang),
                             place=_place_suffix(place)))
@@ -125,7 +124,7 @@ def scenario_comparison(results: pd.DataFrame, metrics: tuple[str, ...] = (
             x_all = to_datetime64(bands["date"])
             first, last = x_all.min(), x_all.max()
             for scn in scenarios:
-                b = bands[bands["scenario"].astype(str) == scn] if "scenario" in bands.columns else bands
+                b = of_scenario(bands, scn)
                 st = _draw.scenario_style(scn, scenarios, reference)
                 x = to_datetime64(b["date"])
                 ax.fill_between(x, b["p25"], b["p75"], color=st["color"], alpha=0.13, linewidth=0,
@@ -144,8 +143,7 @@ def scenario_comparison(results: pd.DataFrame, metrics: tuple[str, ...] = (
             style.date_axis(ax, first, last, lang)
             style.percent_axis(ax, lang=lang)
             _draw.share_limits(ax, bands["p25"].min())
-            if ax.get_subplotspec().is_first_col():
-                ax.set_ylabel(tr("axis.share_households", lang))
+        _draw.label_first_col(axes, tr("axis.share_households", lang))
         style.bottom_xlabels_only(axes)
         _draw.title(fig, tr("title.scenarios", lang, place=_place_suffix(place)))
         _draw.legend(fig, handles + ([target_handle] if target_handle else []), ncols=3)
@@ -174,28 +172,20 @@ def additional_adopters_chart(results: pd.DataFrame, reference: str | None = Non
     _, month, date = at_month(results, month)
     add = add[add["month"] == month]
     with style.style_context():
-        fig, axes = _draw.panel_grid(len(indicators), ncols_max=2, row_height=0.3 * len(others) + 1.1,
-                                     sharex=False, sharey=True, extra=0.9)
-        ypos = np.arange(len(others))[::-1]
+        fig, axes, ypos = _draw.scenario_rows(len(indicators), others)
         for ax, ind in zip(axes, indicators):
             for scn, y in zip(others, ypos):
                 st = _draw.scenario_style(scn, scenarios, reference)
-                q = _draw.quantiles_of(add.loc[add["scenario"].astype(str) == scn, f"additional_{ind}"])
+                q = _draw.quantiles_of(of_scenario(add, scn)[f"additional_{ind}"])
                 _draw.point_range(ax, y, q, colour=st["color"], marker=st["marker"], gid=f"{ind}:{scn}")
             ax.axvline(0, color="#555555", linewidth=0.8, zorder=1)
             _draw.panel_title(ax, metric_label(f"share_{ind}", lang, short=True))
-            ax.grid(axis="y", visible=False)
-            ax.grid(axis="x", visible=True)
+            _draw.x_grid(ax)
             style.number_axis(ax, "x", lang)
             ax.set_xlabel(tr("axis.households_count", lang))
             ax.margins(x=0.12)
-        axes[0].set_yticks(ypos, others)
-        axes[0].set_ylim(-0.6, len(others) - 0.4)
-        for ax in axes:
-            if ax.get_subplotspec().is_first_col():
-                ax.set_ylabel(tr("axis.scenario", lang))
-        _draw.title(fig, tr("title.additional", lang, reference=reference, date=fmt_month(date, lang)))
-        _draw.legend(fig, _draw.point_range_handles(lang), ncols=3)
+        _draw.finish_scenario_rows(fig, axes, ypos, others,
+                                   tr("title.additional", lang, reference=reference, date=fmt_month(date, lang)), lang)
     return fig
 
 
@@ -238,7 +228,7 @@ def adoption_by_group(results: pd.DataFrame, group: str = "income",
             lows = []
             for i, scn in enumerate(scenarios):
                 st = _draw.scenario_style(scn, scenarios, reference)
-                sub = rows[rows["scenario"].astype(str) == scn] if "scenario" in rows.columns else rows
+                sub = of_scenario(rows, scn)
                 for (suffix, _), y in zip(groups, ypos):
                     q = _draw.quantiles_of(sub[f"share_{ind}_{suffix}"])
                     lows.append(q["p5"])
@@ -250,16 +240,12 @@ def adoption_by_group(results: pd.DataFrame, group: str = "income",
                     handles.append(Line2D([], [], linestyle="none", marker=st["marker"], color=st["color"],
                                           label=_draw.scenario_label(scn, reference, lang)))
             _draw.panel_title(ax, metric_label(f"share_{ind}", lang, short=True))
-            ax.grid(axis="y", visible=False)
-            ax.grid(axis="x", visible=True)
+            _draw.x_grid(ax)
             style.percent_axis(ax, "x", lang=lang)
             ax.set_xlabel(tr("axis.households_pct", lang))
-            lo = max(0.0, np.floor((np.nanmin(lows) - 0.02) * 10) / 10) if np.isfinite(np.nanmin(lows)) else 0.0
-            ax.set_xlim(lo, 1.02)
+            ax.set_xlim(_draw.share_floor(lows), 1.02)
         axes[0].set_yticks(ypos, [tr(key, lang) for _, key in groups])
-        for ax in axes:
-            if ax.get_subplotspec().is_first_col():
-                ax.set_ylabel(tr(f"grouping.{group}", lang))
+        _draw.label_first_col(axes, tr(f"grouping.{group}", lang))
         _draw.title(fig, tr(f"title.by_{group}", lang, date=fmt_month(date, lang)))
         _draw.legend(fig, handles, ncols=min(len(handles), 4))
     return fig
@@ -296,7 +282,7 @@ def adoption_by_hamlet(by_hamlet: pd.DataFrame, indicator: str = "internet", lan
         fig, axes = _draw.panel_grid(len(scenarios), ncols_max=1, row_height=per_row, extra=1.0, sharey=True)
         mesh = None
         for ax, scn in zip(axes, scenarios):
-            sub = med[med["scenario"].astype(str) == scn] if "scenario" in med.columns else med
+            sub = of_scenario(med, scn)
             grid = sub.pivot(index="hamlet", columns="month", values="value").reindex(index=hamlets, columns=months)
             mesh = ax.pcolormesh(edges, np.arange(len(hamlets) + 1), grid.to_numpy(dtype=float),
                                  cmap=style.SEQUENTIAL_CMAP, vmin=vmin, vmax=vmax, shading="flat",

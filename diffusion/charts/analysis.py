@@ -15,8 +15,6 @@ Inputs (the sensitivity and calibration layers write them; see ``render.ANALYSIS
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -65,8 +63,7 @@ def sobol_chart(indices: pd.DataFrame, lang: str = "en") -> Figure:
             _draw.panel_title(ax, _outcome_label(out, lang))
             ax.set_xlabel(tr("axis.index", lang))
             style.number_axis(ax, "x", lang)
-            ax.grid(axis="y", visible=False)
-            ax.grid(axis="x", visible=True)
+            _draw.x_grid(ax)
         top = float(np.nanmax(np.r_[indices["ST"] + indices["ST_conf"], indices["S1"] + indices["S1_conf"], 0.1]))
         axes[0].set_xlim(min(0.0, float(np.nanmin(indices["S1"] - indices["S1_conf"]))), max(1.0, top) * 1.02)
         fig.supylabel(tr("axis.factor", lang), fontsize=8.5)
@@ -114,16 +111,6 @@ def morris_chart(morris: pd.DataFrame, lang: str = "en") -> Figure:
     return fig
 
 
-def _wilson(p: float, n: float, z: float = 1.645) -> tuple[float, float]:
-    """90% Wilson interval of a binomial share p observed in n."""
-    if not (n and n > 0 and np.isfinite(n)):
-        return float("nan"), float("nan")
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
 _OP_MARKERS = {"=": "D", ">": "^", ">=": "^", "<": "v", "<=": "v"}
 
 
@@ -158,21 +145,13 @@ def calibration_fit(predictive: pd.DataFrame, observed: pd.DataFrame, lang: str 
         fig, axes = _draw.panel_grid(len(panels), ncols_max=3, row_height=2.4, sharex=False, sharey=False)
         for ax, key in zip(axes, panels):
             metric = key[-1]
-            p = rows_of(predictive, key)
-            q = p.groupby("date", sort=True)["value"].quantile([0.05, 0.5, 0.95]).unstack()
-            x = to_datetime64(q.index)
-            ax.fill_between(x, q[0.05], q[0.95], color=_draw.FAN_COLOUR, alpha=0.2, linewidth=0,
-                            gid=f"band90:{':'.join(key)}")
-            ax.plot(x, q[0.5], color=_draw.FAN_COLOUR, gid=f"median:{':'.join(key)}")
+            x, q = _draw.predictive_band(ax, rows_of(predictive, key), ":".join(key))
             o = rows_of(observed, key)
             ops = o["op"].astype(str).tolist() if "op" in o.columns else ["="] * len(o)
             for i, (date, value, op) in enumerate(zip(o["date"], o["value"], ops)):
-                n = o["n"].iloc[i] if "n" in o.columns else np.nan
-                lo, hi = _wilson(value, n) if op == "=" else (np.nan, np.nan)
-                err = [[value - lo], [hi - value]] if np.isfinite(lo) else None
-                ax.errorbar(to_datetime64([date]), [value], yerr=err, fmt=_OP_MARKERS.get(op, "D"), color="black",
-                            markersize=5.5, elinewidth=0.9, capsize=2, gid=f"observed:{':'.join(key)}:{i}",
-                            zorder=4, clip_on=False)
+                n = o["n"].iloc[i] if "n" in o.columns and op == "=" else np.nan
+                _draw.observed_share(ax, date, value, n, marker=_OP_MARKERS.get(op, "D"),
+                                     gid=f"observed:{':'.join(key)}:{i}")
             xo = to_datetime64(o["date"])
             lows = np.r_[q[0.05].to_numpy(dtype=float), o["value"].to_numpy(dtype=float)]
             _draw.share_limits(ax, lows)

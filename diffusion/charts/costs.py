@@ -10,7 +10,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator
 
 from ..outcomes import cost_per_additional
 from . import _draw, style
-from .data import MAIN_INDICATORS, at_month, compared_scenarios, scenarios_in, to_datetime64
+from .data import MAIN_INDICATORS, at_month, compared_scenarios, of_scenario, scenarios_in, to_datetime64
 from .strings import check_language, fmt_month, fmt_number, lever_label, metric_label, tr
 
 MILLION = 1e6
@@ -46,16 +46,12 @@ def cost_effectiveness_chart(results: pd.DataFrame, reference: str | None = None
         raise ValueError("no lever spends anything in these results")
     indicators = tuple(i for i in indicators if f"share_{i}" in results.columns)
     _, month, date = at_month(results, month)
-    ypos = np.arange(len(others))[::-1]
     with style.style_context():
-        fig, axes = _draw.panel_grid(len(indicators), ncols_max=2, row_height=0.3 * len(others) + 1.1,
-                                     sharex=False, sharey=True, extra=0.9)
+        fig, axes, ypos = _draw.scenario_rows(len(indicators), others)
         for ax, ind in zip(axes, indicators):
             cpa = cost_per_additional(results, reference, ind, month)
-            qs = {}
-            for scn in others:
-                vals = cpa.loc[cpa["scenario"].astype(str) == scn, "cost_per_additional_vnd"] / MILLION
-                qs[scn] = _draw.quantiles_of(vals)
+            qs = {scn: _draw.quantiles_of(of_scenario(cpa, scn)["cost_per_additional_vnd"] / MILLION)
+                  for scn in others}
             finite = np.array([v for q in qs.values() for v in q.values() if np.isfinite(v)])
             positive = finite[finite > 0]
             log = positive.size > 0 and finite.min() > 0 and positive.max() / positive.min() > 30
@@ -69,8 +65,7 @@ def cost_effectiveness_chart(results: pd.DataFrame, reference: str | None = None
                             va="center", ha="left", fontsize=7.5, color="#555555", gid=f"none:{ind}:{scn}")
             _draw.panel_title(ax, metric_label(f"share_{ind}", lang, short=True))
             ax.set_xlabel(tr("axis.vnd_per_household", lang))
-            ax.grid(axis="y", visible=False)
-            ax.grid(axis="x", visible=True)
+            _draw.x_grid(ax)
             if log:
                 ax.set_xscale("log")
                 ax.xaxis.set_major_locator(LogLocator(base=10))
@@ -81,13 +76,9 @@ def cost_effectiveness_chart(results: pd.DataFrame, reference: str | None = None
                 if finite.size:
                     ax.set_xlim(min(0.0, finite.min()) * 1.1, max(finite.max(), 1e-9) * 1.12)
                 style.number_axis(ax, "x", lang)
-        axes[0].set_yticks(ypos, others)
-        axes[0].set_ylim(-0.6, len(others) - 0.4)
-        for ax in axes:
-            if ax.get_subplotspec().is_first_col():
-                ax.set_ylabel(tr("axis.scenario", lang))
-        _draw.title(fig, tr("title.cost_effectiveness", lang, reference=reference, date=fmt_month(date, lang)))
-        _draw.legend(fig, _draw.point_range_handles(lang), ncols=3)
+        _draw.finish_scenario_rows(
+            fig, axes, ypos, others,
+            tr("title.cost_effectiveness", lang, reference=reference, date=fmt_month(date, lang)), lang)
     return fig
 
 
@@ -102,14 +93,12 @@ def spending_over_time(results: pd.DataFrame, lang: str = "en") -> Figure:
     levers = levers_with_spending(results)
     if not levers:
         raise ValueError("no lever spends anything in these results")
-    scenarios = [s for s in scenarios_in(results)
-                 if results.loc[results["scenario"].astype(str) == s, [f"cum_cost.{lv}" for lv in levers]]
-                 .fillna(0).to_numpy().max() > 0]
     cols = [f"cum_cost.{lv}" for lv in levers]
+    subsets = {scn: of_scenario(results, scn) for scn in scenarios_in(results)}
+    spending = {scn: sub for scn, sub in subsets.items() if sub[cols].fillna(0).to_numpy().max() > 0}
     with style.style_context():
-        fig, axes = _draw.panel_grid(len(scenarios), ncols_max=3, row_height=2.4)
-        for ax, scn in zip(axes, scenarios):
-            sub = results[results["scenario"].astype(str) == scn]
+        fig, axes = _draw.panel_grid(len(spending), ncols_max=3, row_height=2.4)
+        for ax, (scn, sub) in zip(axes, spending.items()):
             mean = sub.groupby("month", sort=True).agg({**{c: "mean" for c in cols}, "date": "first"})
             x = to_datetime64(mean["date"])
             base = np.zeros(len(mean))
@@ -123,8 +112,7 @@ def spending_over_time(results: pd.DataFrame, lang: str = "en") -> Figure:
             style.date_axis(ax, x.min(), x.max(), lang)
             style.number_axis(ax, "y", lang)
             ax.set_ylim(bottom=0)
-            if ax.get_subplotspec().is_first_col():
-                ax.set_ylabel(tr("axis.cum_spending", lang))
+        _draw.label_first_col(axes, tr("axis.cum_spending", lang))
         handles = [Patch(facecolor=style.PALETTE[(i + 1) % len(style.PALETTE)], edgecolor="black",
                          hatch=style.HATCHES[i % len(style.HATCHES)], linewidth=0.5, label=lever_label(lv, lang))
                    for i, lv in enumerate(levers)]

@@ -51,12 +51,17 @@ def scenarios_in(df: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(df["scenario"].astype(str)))
 
 
+def of_scenario(df: pd.DataFrame, scenario: str) -> pd.DataFrame:
+    """The rows of ``scenario`` (all rows when there is no scenario column)."""
+    return df[df["scenario"].astype(str) == scenario] if "scenario" in df.columns else df
+
+
 def n_runs(df: pd.DataFrame, scenario: str | None = None) -> int:
     """Number of runs (replicate x design point) of a scenario (or the largest over scenarios)."""
     keys = run_keys(df)
     if "scenario" in df.columns:
         if scenario is not None:
-            df = df[df["scenario"].astype(str) == scenario]
+            df = of_scenario(df, scenario)
             return len(df.drop_duplicates(keys)) if keys else 1
         return max(n_runs(df, s) for s in scenarios_in(df))
     return len(df.drop_duplicates(keys)) if keys else 1

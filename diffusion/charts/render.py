@@ -28,6 +28,7 @@ from .. import sources
 from . import adoption, analysis, costs, style, targets
 from .data import (
     ADOPTION_METRICS,
+    at_month,
     n_runs,
     observed_points,
     place_key,
@@ -185,8 +186,7 @@ def planned_charts(res: Results) -> list[Chart]:
     scenarios = res.scenarios
     multi = len(scenarios) > 1
     ref = res.reference
-    place_sfx = f" — {res.place}" if res.place else ""
-    last_date = fmt_month(str(ts.loc[ts["month"].idxmax(), "date"]), lang)
+    last_date = fmt_month(at_month(ts)[2], lang)
     spending = bool(costs.levers_with_spending(ts))
     charts: list[Chart] = []
 
@@ -196,12 +196,14 @@ def planned_charts(res: Results) -> list[Chart]:
     if any(t.metric in ts.columns for t in sources.targets()):
         add("resolution09", "dashboard", partial(targets.resolution09_dashboard, ts, reference=ref, lang=lang),
             "caption.dashboard")
+    runs = n_runs(ts)
     for metric in ADOPTION_METRICS:
         if metric in ts.columns:
             add(f"adoption_{metric.removeprefix('share_')}", "adoption",
                 partial(adoption.adoption_over_time, ts, metric, reference=ref, observed=res.observed,
                         place=res.place, lang=lang),
-                "caption.adoption", indicator=metric_label(metric, lang), place=place_sfx, runs=n_runs(ts))
+                "caption.adoption", indicator=metric_label(metric, lang), place=adoption._place_suffix(res.place),
+                runs=runs)
     if multi:
         add("scenarios", "scenarios", partial(adoption.scenario_comparison, ts, reference=ref, place=res.place,
                                               lang=lang), "caption.scenarios")

@@ -125,12 +125,12 @@ def series_style(i: int) -> dict:
     }
 
 
-def percent_axis(ax: Axes, axis: str = "y", decimals: int | None = None, lang: str = "en") -> None:
-    """Show shares 0..1 as percentages on ``axis`` ("x" or "y")."""
+def percent_axis(ax: Axes, axis: str = "y", lang: str = "en") -> None:
+    """Show shares 0..1 as whole percentages on ``axis`` ("x" or "y")."""
     if lang == "vi":
-        fmt = FuncFormatter(lambda v, _pos: fmt_number(100 * v, lang, 0 if decimals is None else decimals) + "%")
+        fmt = FuncFormatter(lambda v, _pos: fmt_number(100 * v, lang, 0) + "%")
     else:
-        fmt = PercentFormatter(xmax=1.0, decimals=0 if decimals is None else decimals)
+        fmt = PercentFormatter(xmax=1.0, decimals=0)
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
 
 
@@ -158,9 +158,9 @@ class NumberFormatter(Formatter):
         return fmt_number(x / self.scale, self.lang, self._needed())
 
 
-def number_axis(ax: Axes, axis: str = "y", lang: str = "en", scale: float = 1.0, decimals: int | None = None) -> None:
+def number_axis(ax: Axes, axis: str = "y", lang: str = "en", scale: float = 1.0) -> None:
     """Plain numbers with the language's separators (values divided by ``scale``) on ``axis``."""
-    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(NumberFormatter(lang, scale, decimals))
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(NumberFormatter(lang, scale))
 
 
 def date_axis(ax: Axes, first: np.datetime64, last: np.datetime64, lang: str = "en") -> None:

@@ -14,7 +14,7 @@ from matplotlib.lines import Line2D
 from .. import sources
 from ..outcomes import target_months
 from . import _draw, style
-from .data import month_of_date, scenarios_in
+from .data import at_month, month_of_date, of_scenario, scenarios_in
 from .strings import check_language, fmt_month, fmt_pct, tr
 
 
@@ -61,11 +61,8 @@ def target_status(results: pd.DataFrame, targets=None) -> list[TargetStatus]:
         m = last_month if m is None else m
         rows = results[results["month"] == m]
         for scn in scenarios_in(results):
-            r = rows[rows["scenario"].astype(str) == scn] if "scenario" in rows.columns else rows
-            vals = r[tg.metric].to_numpy(dtype=float)
-            tm = months[(months["target"] == tg.target)]
-            if "scenario" in tm.columns:
-                tm = tm[tm["scenario"].astype(str) == scn]
+            vals = of_scenario(rows, scn)[tg.metric].to_numpy(dtype=float)
+            tm = of_scenario(months[months["target"] == tg.target], scn)
             reached = tm["month_reached"].to_numpy(dtype=float)
             never = np.where(np.isnan(reached), np.inf, reached)
             med = float(np.median(never)) if never.size else np.inf
@@ -99,7 +96,7 @@ def resolution09_dashboard(results: pd.DataFrame, targets=None, reference: str |
     tgs = list(dict.fromkeys(s.target for s in status))
     ypos = np.arange(len(scenarios))[::-1]
     row_h = 0.36 * len(scenarios) + 0.75
-    last_date = str(results.loc[results["month"].idxmax(), "date"])
+    last_date = at_month(results)[2]
     with style.style_context():
         fig = Figure(figsize=(style.WIDTH, row_h * len(tgs) + 0.9), layout="constrained")
         grid = fig.subplots(len(tgs), 2, squeeze=False, gridspec_kw={"width_ratios": [3, 2]})
@@ -120,15 +117,13 @@ def resolution09_dashboard(results: pd.DataFrame, targets=None, reference: str |
                 tx.text(0.0, y, note, va="center", ha="left", fontsize=7.5, linespacing=1.3,
                         gid=f"note:{tg.target}:{s.scenario}")
             ax.axvline(tg.share, color=_draw.TARGET_COLOUR, linestyle="--", linewidth=0.9, gid=f"target:{tg.metric}")
-            lows = [s.quantiles["p5"] for s in sts if np.isfinite(s.quantiles["p5"])] + [tg.share]
-            lo = max(0.0, np.floor((min(lows) - 0.02) * 10) / 10)
+            lo = _draw.share_floor([s.quantiles["p5"] for s in sts] + [tg.share])
             ax.set_xlim(lo, 1.0 + 0.03 * (1.0 - lo) + 0.005)
             style.percent_axis(ax, "x", lang=lang)
-            ax.grid(axis="y", visible=False)
-            ax.grid(axis="x", visible=True)
+            _draw.x_grid(ax)
             ax.set_yticks(ypos, [_draw.scenario_label(s, reference, lang) for s in scenarios])
             ax.set_ylim(-0.6, len(scenarios) - 0.4)
-            label = tg.label_vi if lang == "vi" else tg.label_en
+            label = tg.label(lang)
             head = f"{label[:1].upper()}{label[1:]}: {fmt_pct(tg.share, lang)}, {fmt_month(tg.by, lang)}"
             ax.set_title(textwrap.fill(head, 55), loc="left")
             date = sts[0].date
