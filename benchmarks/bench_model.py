@@ -55,9 +55,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmark this c
 
 import diffusion
 from diffusion import AdoptionModel, ModelParams
+from diffusion.sources import place
 
-#: Households of Quảng Ninh at scale 1.0 (the province preset).
-PROVINCE_HOUSEHOLDS = 403_843
+#: Households of Quảng Ninh at scale 1.0 (the province preset) and of Thôn Đông.
+PROVINCE_HOUSEHOLDS = place("quang_ninh").households
+HAMLET_HOUSEHOLDS = place("thon_dong").households
 #: Named sizes: label -> (place preset, scale).
 NAMED_SIZES: dict[str, tuple[str, float]] = {
     "275": ("thon_dong", 1.0),
@@ -158,7 +160,7 @@ class Size:
 
 def approx_households(size: Size) -> int:
     """Households a size will have, roughly (before the population is drawn)."""
-    return int((PROVINCE_HOUSEHOLDS if size.place == "quang_ninh" else 275) * size.scale)
+    return int(place(size.place).households * size.scale)
 
 
 def parse_sizes(text: str) -> list[Size]:
@@ -170,7 +172,7 @@ def parse_sizes(text: str) -> list[Size]:
         if not item:
             continue
         if item in NAMED_SIZES:
-            place, scale = NAMED_SIZES[item]
+            preset, scale = NAMED_SIZES[item]
         else:
             try:
                 n = int(float(item[:-1]) * 1000) if item.endswith("k") else int(item)
@@ -178,8 +180,9 @@ def parse_sizes(text: str) -> list[Size]:
                 raise SystemExit(f"--sizes: {raw!r} is not a household count or one of {sorted(NAMED_SIZES)}") from None
             if n < 2:
                 raise SystemExit(f"--sizes: {raw!r} must be at least 2 households")
-            place, scale = ("thon_dong", n / 275) if n <= 1000 else ("quang_ninh", n / PROVINCE_HOUSEHOLDS)
-        sizes.append(Size(item, place, scale))
+            preset, scale = ("thon_dong", n / HAMLET_HOUSEHOLDS) if n <= 1000 else ("quang_ninh",
+                                                                                     n / PROVINCE_HOUSEHOLDS)
+        sizes.append(Size(item, preset, scale))
     if not sizes:
         raise SystemExit("--sizes: give at least one size")
     return sizes
@@ -368,8 +371,8 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("--months must be at least 1")
 
     if args.memory_probe:
-        place, scale = args.memory_probe.split(":")
-        print(json.dumps(memory_probe(Size("probe", place, float(scale)), months, args.seed)))
+        preset, scale = args.memory_probe.split(":")
+        print(json.dumps(memory_probe(Size("probe", preset, float(scale)), months, args.seed)))
         return 0
 
     sizes = parse_sizes(args.sizes or (QUICK_SIZES if args.quick else DEFAULT_SIZES))

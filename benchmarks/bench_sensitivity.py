@@ -40,7 +40,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-CONFIG = Path(__file__).resolve().parents[1] / "experiments" / "sensitivity_levers.toml"
+from plain_mesa_model import CONFIG  # noqa: E402 - the shipped design (experiments/sensitivity_levers.toml)
+
 TARGET_S, TARGET_RATIO = 120.0, 50.0
 
 
@@ -81,33 +82,26 @@ def plain_mesa_seconds_per_run(months: int, repeats: int = 3) -> float:
     return statistics.median(times)
 
 
-def _warm(_i: int = 0) -> bool:
-    import diffusion.model  # noqa: F401 - what a worker imports before its first run
-
-    return True
-
-
 def pool_startup_seconds(workers: int) -> float:
     """Time to start a spawn process pool whose workers have imported the model (paid once per study)."""
-    from diffusion.execution import process_pool
+    from diffusion.execution import _warm, process_pool
 
     t0 = time.perf_counter()
     pool = process_pool(workers)()
-    list(pool.map(_warm, range(workers)))
+    for f in [pool.submit(_warm) for _ in range(workers)]:  # (a spawn pool starts a worker per submitted call)
+        f.result()
     pool.shutdown()
     return time.perf_counter() - t0
 
 
 def profile_runs(cfg, n_runs: int = 30) -> list[tuple[str, float]]:
     """Seconds per run by module (cProfile tottime summed over ``n_runs`` runs of the design)."""
-    from diffusion.plan import Task
     from diffusion.sensitivity import SensitivityTask, evaluate_task, make_design, validate_sensitivity
 
     spec = validate_sensitivity(cfg)
     md = make_design(cfg, spec)
     runs = [r for t in md.tasks for r in t.runs][:n_runs]
     task = SensitivityTask("profile", md.setup, tuple(runs), md.tasks[0].record)
-    assert isinstance(task, Task)
     prof = cProfile.Profile()
     t0 = time.perf_counter()
     prof.enable()

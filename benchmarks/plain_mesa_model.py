@@ -584,20 +584,6 @@ def source_model(seed: int, levers: Mapping[str, Mapping[str, Any]] | None = Non
                          seed=seed, agents=False, collect=False)
 
 
-def run_plain(seed: int = 1, levers: Mapping[str, Mapping[str, Any]] | None = None,
-              params: ModelParams | None = None, place: str = "thon_dong", scale: float = 1.0,
-              start: str = "2021-01", months: int = 59, plain_seed: int | None = None) -> dict[str, float]:
-    """One plain Mesa run from the households, network and start state of the vectorised model with
-    ``seed``; returns the last month's outputs (shares 0..1, costs VND). ``plain_seed`` seeds the plain
-    model's own random numbers (default: ``seed``)."""
-    levers = shipped_lever_settings() if levers is None else levers
-    source = source_model(seed, levers, params, place, scale, start, months)
-    model = PlainMesaModel.from_adoption_model(source, levers=named(levers),
-                                               seed=seed if plain_seed is None else plain_seed)
-    model.run()
-    return model.outputs()
-
-
 def time_plain_runs(repeats: int = 5, seed: int = 1, levers: Mapping[str, Mapping[str, Any]] | None = None,
                     months: int | None = None) -> list[tuple[float, float, dict[str, float]]]:
     """(build s, run s, final outputs) of ``repeats`` plain Mesa runs of the shipped Thôn Đông setting.
