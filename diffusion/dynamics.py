@@ -192,6 +192,9 @@ class Dynamics:
         self.wake = {k: WakeChain(streams, f"adopt.{PRODUCTS[k]}", self._chain_bound(self.bound[k]), self.n, horizon,
                                   self.run) for k in self.active}
         self.member_wake = WakeChain(streams, "members", self._chain_bound(self.member_prob), self.n, horizon, self.run)
+        # A smartphone is never given up where its churn is 0 (per household for stacked runs); see ``settle``.
+        kept = self.churn[SMARTPHONE] == 0
+        self._phone_kept = bool(kept[0]) if self.B == 1 else kept[self.run]
 
     def _chain_bound(self, x: np.ndarray):
         return float(x[0]) if self.B == 1 else x
@@ -208,10 +211,30 @@ class Dynamics:
         """A per-run value for households of runs ``r`` (from ``runs_of``; the value itself for one run)."""
         return x[0] if r is None else x[r]
 
-    def recount(self, state: State) -> None:
-        """Recompute the neighbour counts from the state (done at creation; call again after editing the
-        state arrays by hand, or use ``AdoptionModel.refresh``)."""
+    def recount(self, state: State, t: int = 0) -> None:
+        """Recompute the neighbour counts and the parked chains from the state after month t (done at
+        creation; call again after editing the state arrays by hand, or use ``AdoptionModel.refresh``)."""
         self.counts = None if self.network.well_mixed else self.network.neighbour_counts(state.adopted)
+        self.settle(state, t)
+
+    def settle(self, state: State, t: int, idx: np.ndarray | None = None) -> None:
+        """Park the chains of households ``idx`` whose events cannot happen any more and, for all households
+        (``idx`` None), restart those that can happen again. A smartphone that is never given up (churn 0)
+        needs no more adoption trials, and a household whose working-age members all use a smartphone (or
+        that has none) needs no more further-member trials. Parking changes no number (see ``WakeChain``)."""
+        if SMARTPHONE not in self.active:
+            return
+        ids = np.arange(self.n) if idx is None else idx
+        kept = self._phone_kept if self.B == 1 else self._phone_kept[ids]
+        kept = state.adopted[SMARTPHONE, ids] & kept
+        wa = self.pop.working_age[ids]
+        full = (wa == 0) | (kept & (state.phone_users[ids] >= wa))
+        phone, members = self.wake[SMARTPHONE], self.member_wake
+        phone.park(ids[kept])
+        members.park(ids[full])
+        if idx is None:
+            phone.unpark(t, ids[~kept])
+            members.unpark(t, ids[~full])
 
     def neighbour_share(self, k: int, idx: np.ndarray, state: State) -> np.ndarray:
         """Share of the neighbours of households ``idx`` who use product k (start-of-month state)."""
@@ -354,6 +377,8 @@ class Dynamics:
         if SMARTPHONE in adopted:
             new = adopted[SMARTPHONE]
             state.phone_users[new] = np.minimum(1, self.pop.working_age[new])
+        if SMARTPHONE in self.active and np.any(self._phone_kept):
+            self.settle(state, t, np.concatenate([adopted[SMARTPHONE], grow]))
         # giving up a smartphone, mobile data or fibre may take away a prerequisite (services need nothing)
         broken = [ids for k, ids in lapsed.items() if k != SERVICES and ids.size]
         if broken:

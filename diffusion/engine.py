@@ -106,7 +106,7 @@ class Engine:
 
     def refresh(self) -> None:
         """Recount the caches and the current outputs after the state arrays were edited by hand."""
-        self.dynamics.recount(self.state)
+        self.dynamics.recount(self.state, self.t)
         self.counter.recount(self.state)
         out, self.hamlet_table = self.counter.compute(self.detail)
         self.outputs.update(out)

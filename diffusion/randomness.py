@@ -140,6 +140,11 @@ class WakeChain:
     common random numbers across scenarios hold exactly. A month costs one comparison per household and
     the rest in proportion to the households whose trial succeeds.
 
+    A household for which the event cannot happen any more (a smartphone that is never given up) can be
+    ``park``-ed: its chain stops moving, which saves the work and changes no number, because its
+    successes would all have been turned down. ``unpark`` restarts a parked chain from the current month
+    (the gaps are memoryless, so this is the same process in law).
+
     Args:
         streams: the run's streams.
         process: the process name (its stream is ``wake.<process>``).
@@ -159,7 +164,9 @@ class WakeChain:
         with np.errstate(divide="ignore"):
             self._log_q = np.log1p(-np.minimum(p, 1.0))
         self._interior = bool(np.all((p > 0) & (p < 1)))  # no bound of 0 or 1
-        dtype = np.int16 if self.horizon < np.iinfo(np.int16).max else np.int32
+        #: the month of a parked chain (never reached; horizon + 1 means no success within the run)
+        self.parked = self.horizon + 2
+        dtype = np.int16 if self.parked < np.iinfo(np.int16).max else np.int32
         self.next = self._next(0, np.arange(n)).astype(dtype)
 
     def _next(self, t: int, idx: np.ndarray) -> np.ndarray:
@@ -174,6 +181,16 @@ class WakeChain:
             p = self._p if self._p.ndim == 0 else self._p[idx]
             gap = np.where(p >= 1, 1.0, np.where(p <= 0, self.horizon + 1, gap))
         return np.minimum(t + gap, self.horizon + 1).astype(np.int64)
+
+    def park(self, idx: np.ndarray) -> None:
+        """Stop the chains of households ``idx``."""
+        self.next[idx] = self.parked
+
+    def unpark(self, t: int, idx: np.ndarray) -> None:
+        """Restart, after month t, the chains of those of households ``idx`` that are parked."""
+        idx = idx[self.next[idx] == self.parked]
+        if idx.size:
+            self.next[idx] = self._next(t, idx)
 
     def due(self, t: int) -> np.ndarray:
         """Households (sorted ids) whose trial succeeds in month t; their chains move on."""

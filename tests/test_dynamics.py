@@ -196,3 +196,38 @@ def test_incremental_counts_equal_a_recount_after_many_months():
     np.testing.assert_allclose(users, m.engine.counter.users_hamlet)
     for k, v in m.outputs.items():
         assert v == pytest.approx(outputs[k], nan_ok=True), k
+
+
+def test_parked_chains_change_no_number(monkeypatch):
+    """Households whose smartphone is never given up stop drawing adoption and further-member trials;
+    every output must be what the unparked chains give."""
+    from diffusion.dynamics import Dynamics
+
+    def run():
+        m = AdoptionModel("commune", months=36, seed=12, agents=False)
+        m.run()
+        return m
+
+    parked = run()
+    assert np.mean(parked.dynamics.wake[SMARTPHONE].next == parked.dynamics.wake[SMARTPHONE].parked) > 0.5
+    monkeypatch.setattr(Dynamics, "settle", lambda self, state, t, idx=None: None)
+    unparked = run()
+    assert parked.timeseries().equals(unparked.timeseries())
+    np.testing.assert_array_equal(parked.state.adopted, unparked.state.adopted)
+    np.testing.assert_array_equal(parked.state.phone_users, unparked.state.phone_users)
+
+
+def test_refresh_restarts_chains_of_households_whose_smartphone_was_taken_away():
+    """Parked chains restart after hand edits: households whose smartphone is taken away adopt again."""
+    m = AdoptionModel("commune", months=36, seed=13, agents=False)
+    m.run_for(12)
+    holders = np.flatnonzero(m.state.adopted[SMARTPHONE])
+    taken = holders[::2]
+    m.state.adopted[:, taken] = False
+    m.state.phone_users[taken] = 0
+    m.refresh()
+    m.run_for(12)
+    assert np.mean(m.state.adopted[SMARTPHONE, taken]) > 0.05
+    again = taken[m.state.adopted[SMARTPHONE, taken]]
+    assert np.all(m.state.phone_users[again] >= np.minimum(1, m.population.working_age[again]))
+    assert m.state.phone_users[again].sum() > again.size  # further members took one up as well
