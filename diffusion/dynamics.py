@@ -132,10 +132,12 @@ class Dynamics:
         params: the run's parameters, or one ModelParams per run when runs are stacked (``layout``).
         layout: ``population.RunLayout`` of stacked runs (None: one run). Stacked runs may differ in any
             number of the parameters but must share the mechanism, the active products and ``homogeneous``.
+        outreach: whether a lever can give households an outreach exposure (``Lever.raises_exposure``);
+            without, exposure stays 0 and the outreach term o*v is not simulated at all.
     """
 
     def __init__(self, params: ModelParams | list[ModelParams], pop: Population, network, streams: Streams,
-                 horizon: int, layout=None):
+                 horizon: int, layout=None, outreach: bool = False):
         runs = list(params) if isinstance(params, list | tuple) else [params]
         params = runs[0]
         for other in runs[1:]:
@@ -180,7 +182,8 @@ class Dynamics:
         self._skill_growth = self._per_household32(self.skill_growth)
         # Upper bounds of the monthly probabilities (see ``step``), with a hair of slack for rounding.
         social_max = self.q if params.mechanism == "hazard" else np.broadcast_to(self.threshold_rate, self.q.shape)
-        self.p_max = -np.expm1(-(self.p + social_max + self.o) * (1 + 1e-9) * DT_YEARS)
+        self.p_max = -np.expm1(-(self.p + social_max) * (1 + 1e-9) * DT_YEARS)
+        self.o_max = -np.expm1(-self.o * (1 + 1e-9) * DT_YEARS)
         costly = (self.price > 0) | (self.fee > 0)  # per product and run
         churn_max = self.churn * np.where(costly, 1.0 + self.churn_multiplier, 1.0)
         self.churn_max = -np.expm1(-churn_max * (1 + 1e-9) * DT_YEARS)
@@ -192,6 +195,10 @@ class Dynamics:
         self.wake = {k: WakeChain(streams, f"adopt.{PRODUCTS[k]}", self._chain_bound(self.bound[k]), self.n, horizon,
                                   self.run) for k in self.active}
         self.member_wake = WakeChain(streams, "members", self._chain_bound(self.member_prob), self.n, horizon, self.run)
+        # the outreach term o*v*a*r as events of its own, with chains bounded by o (only where exposure can arise)
+        self.outreach = {k: WakeChain(streams, f"outreach.{PRODUCTS[k]}", self._chain_bound(self.o_max[k]), self.n,
+                                      horizon, self.run)
+                         for k in self.active if outreach and (self.o[k] > 0).any()}
         # A smartphone is never given up where its churn is 0 (per household for stacked runs); see ``settle``.
         kept = self.churn[SMARTPHONE] == 0
         self._phone_kept = bool(kept[0]) if self.B == 1 else kept[self.run]
@@ -229,12 +236,14 @@ class Dynamics:
         kept = state.adopted[SMARTPHONE, ids] & kept
         wa = self.pop.working_age[ids]
         full = (wa == 0) | (kept & (state.phone_users[ids] >= wa))
-        phone, members = self.wake[SMARTPHONE], self.member_wake
-        phone.park(ids[kept])
-        members.park(ids[full])
+        phones = [self.wake[SMARTPHONE]] + ([self.outreach[SMARTPHONE]] if SMARTPHONE in self.outreach else [])
+        for chain in phones:
+            chain.park(ids[kept])
+        self.member_wake.park(ids[full])
         if idx is None:
-            phone.unpark(t, ids[~kept])
-            members.unpark(t, ids[~full])
+            for chain in phones:
+                chain.unpark(t, ids[~kept])
+            self.member_wake.unpark(t, ids[~full])
 
     def neighbour_share(self, k: int, idx: np.ndarray, state: State) -> np.ndarray:
         """Share of the neighbours of households ``idx`` who use product k (start-of-month state)."""
@@ -274,6 +283,18 @@ class Dynamics:
         z = np.minimum(k * (c - c50), 700.0)
         return self.at(self._aff_scale, r) / (1.0 + np.exp(z))
 
+    def conditions(self, k: int, idx: np.ndarray, t: int, effects: MonthEffects, state: State,
+                   r: np.ndarray | None):
+        """a * r of households ``idx`` of runs r (``runs_of(idx)``) that are ready for product k: their
+        affordability times the skill part of their readiness, 1 - w + w*skill (see module docstring)."""
+        f = 1.0
+        if self.has_cost[k]:
+            f = self.affordability(self.cost_share(k, idx, t, effects, r), r)
+        if (self.skill_weight[k] > 0).any():
+            w = self.at(self.skill_weight[k], r)
+            f = f * (1.0 - w + w * state.skill[idx])
+        return f
+
     def ready(self, k: int, state: State, effects: MonthEffects, idx: np.ndarray | None = None) -> np.ndarray:
         """Which of households ``idx`` (default: all) lack product k and have its prerequisites and
         infrastructure (a bool array aligned with idx)."""
@@ -297,15 +318,20 @@ class Dynamics:
     def step(self, state: State, t: int, effects: MonthEffects) -> StepResult:
         """Advance ``state`` by month ``t`` (1-based index of the month being simulated), in place.
 
-        Implementation note (thinning): every household's hazard is bounded by lambda_max =
-        p + max(social) + o, because s, v, a and r are all at most 1, so P <= P_max = 1 - exp(-lambda_max/12).
-        Each event is simulated as a ``WakeChain`` of successes of its Bernoulli(P_max) trial, and a
-        household whose trial succeeds in month t adopts with probability P / P_max, computed from the
-        state at the start of the month. This is the hazard model in law; the neighbour share,
-        affordability and readiness are computed only for those few households. The bounds depend on
-        the parameters alone, never on the levers, so scenarios share their random numbers exactly.
-        Giving a product up shares the product's chain (a household either lacks the product or has it);
-        further smartphone users have their own chain.
+        Implementation note (thinning): lambda is the sum of two sources, (p + social)*a*r and o*v*a*r,
+        simulated as independent events; a household adopts when either fires, with probability
+        1 - (1 - P_1)(1 - P_2) = 1 - exp(-lambda/12), so this is the hazard model in law. Each source is
+        bounded, because s, v, a and r are all at most 1: the first by p + max(social), the second by o,
+        giving monthly bounds P_max. Each is simulated as a ``WakeChain`` of successes of its
+        Bernoulli(P_max) trial, and a household whose trial succeeds in month t adopts with probability
+        P / P_max, computed from the state at the start of the month; the neighbour share, affordability
+        and readiness are computed only for those few households. The outreach source is simulated only
+        when a lever can give households an exposure (``Lever.raises_exposure``): without one, v = 0 and it
+        never fires. The bounds depend on the parameters alone, never on the levers' settings or the
+        state, so scenarios share their random numbers exactly: the trials of the first source are the
+        same with or without teams, and those of the outreach source the same for any team settings.
+        Giving a product up shares the product's first chain (a household either lacks the product or
+        has it); further smartphone users have their own chain.
         """
         n = self.n
         a = state.adopted
@@ -329,16 +355,12 @@ class Dynamics:
                 social = at(self.q[k], r) * s
             else:
                 social = at(self.threshold_rate, r) * (s >= state.threshold[k, sub])
-            v = state.exposure[sub]
-            if effects.awareness is not None:
-                v = np.maximum(v, effects.awareness[sub])
-            lam = at(self.p[k], r) + social + at(self.o[k], r) * v
-            if self.has_cost[k]:
-                lam = lam * self.affordability(self.cost_share(k, sub, t, effects, r), r)
-            if (self.skill_weight[k] > 0).any():
-                w = at(self.skill_weight[k], r)
-                lam = lam * (1.0 - w + w * state.skill[sub])
+            lam = (at(self.p[k], r) + social) * self.conditions(k, sub, t, effects, state, r)
             adopted[k] = sub[us < -np.expm1(-lam * DT_YEARS)]
+        for k, chain in self.outreach.items():
+            reached = self._outreach(k, chain.due(t), t, state, effects)
+            if reached.size:
+                adopted[k] = np.union1d(adopted[k], reached)
         for k, sub in due_users.items():
             r = self.runs_of(sub)
             us = self.streams.uniforms(f"churn.{PRODUCTS[k]}", t, sub, n) * at(self.bound[k], r)
@@ -396,6 +418,23 @@ class Dynamics:
                     ids = self.network.neighbour_ids(minus)
                     np.subtract.at(self.counts[k], ids, np.ones(ids.size, dtype=np.int32))
         return StepResult(adopted, lapsed, touched, before, after, users_before, state.phone_users[touched])
+
+    def _outreach(self, k: int, due: np.ndarray, t: int, state: State, effects: MonthEffects) -> np.ndarray:
+        """Which of households ``due`` (whose outreach trial for product k succeeds) adopt it through the
+        outreach term: with probability (1 - exp(-o*v*a*r/12)) / o_max."""
+        v = state.exposure[due]
+        if effects.awareness is not None:
+            v = np.maximum(v, effects.awareness[due])
+        exposed = v > 0
+        due, v = due[exposed], v[exposed]
+        ok = self.ready(k, state, effects, due)
+        sub, v = due[ok], v[ok]
+        if sub.size == 0:
+            return sub
+        r = self.runs_of(sub)
+        us = self.streams.uniforms(f"outreach.{PRODUCTS[k]}", t, sub, self.n) * self.at(self.o_max[k], r)
+        lam = self.at(self.o[k], r) * v * self.conditions(k, sub, t, effects, state, r)
+        return sub[us < -np.expm1(-lam * DT_YEARS)]
 
     def enforce_prerequisites(self, state: State, idx: np.ndarray | None = None) -> None:
         """Drop uses whose prerequisite lapsed (services without internet, and so on), for households

@@ -69,7 +69,8 @@ class Engine:
         self.calendar = calendar
         self.levers = list(levers)
         self.state = state
-        self.dynamics = Dynamics(params, population, network, streams, calendar.months, stacked)
+        self.dynamics = Dynamics(params, population, network, streams, calendar.months, stacked,
+                                 outreach=any(lv.raises_exposure for lv in self.levers))
         self.dynamics.recount(state)
         self.counter = OutputCounter(population, stacked, groups=detail)
         self.counter.recount(state)

@@ -75,6 +75,9 @@ class Lever:
     per_hamlet: ClassVar[tuple[str, ...]] = ()
     hamlet_ids: ClassVar[tuple[str, ...]] = ()
     _BASE_PER_RUN: ClassVar[tuple[str, ...]] = ("t_start", "t_end", "on", "budget", "spent")
+    #: whether the lever can give households an outreach exposure (``State.exposure`` or
+    #: ``MonthEffects.awareness``); only then does the step draw outreach trials (see ``diffusion.dynamics``)
+    raises_exposure: ClassVar[bool] = False
 
     def __init__(self, name: str | None = None, start: str | None = None, end: str | None = None,
                  enabled: bool = True):
@@ -355,6 +358,7 @@ class DigitalTeams(Lever):
     """
 
     kind = "digital_teams"
+    raises_exposure = True
     activities = ("visits", "paid_vnd")
     per_run = ("capacity_run", "monthly_cost", "skill_boost_run", "revisit", "tiered")
     per_household = ("_served_households",)
@@ -570,6 +574,7 @@ class PublicAccessPoint(Lever):
     """
 
     kind = "public_access"
+    raises_exposure = True
     activities = ("points", "paid_vnd")
     per_run = ("awareness_run", "skill_boost_run", "setup_cost", "monthly_cost")
     per_household = ("_households",)

@@ -43,6 +43,14 @@ PROCESSES: tuple[str, ...] = (
     "wake.adopt.mobile_data",
     "wake.adopt.fibre",
     "wake.adopt.services",
+    "outreach.smartphone",
+    "outreach.mobile_data",
+    "outreach.fibre",
+    "outreach.services",
+    "wake.outreach.smartphone",
+    "wake.outreach.mobile_data",
+    "wake.outreach.fibre",
+    "wake.outreach.services",
 )
 
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)

@@ -231,3 +231,71 @@ def test_refresh_restarts_chains_of_households_whose_smartphone_was_taken_away()
     again = taken[m.state.adopted[SMARTPHONE, taken]]
     assert np.all(m.state.phone_users[again] >= np.minimum(1, m.population.working_age[again]))
     assert m.state.phone_users[again].sum() > again.size  # further members took one up as well
+
+
+@pytest.mark.parametrize("awareness", [0.0, 0.4, 1.0])
+def test_outreach_adds_its_rate_to_the_hazard(awareness):
+    """The outreach term o*v is simulated as events of their own; together with p they must give the
+    hazard model's probability 1 - exp(-(p + o*v)*t/12) (q = 0, free product, full skill)."""
+    from diffusion import PublicAccessPoint
+
+    p, o, months = 0.03, 0.5, 6
+    prm = ModelParams.bass(p, 0.0, **{"smartphone.o": o})
+    m = AdoptionModel("well_mixed", params=prm, scale=20, months=months, seed=21, agents=False,
+                      levers=[PublicAccessPoint(awareness=awareness, skill_boost=0.0)])
+    assert SMARTPHONE in m.dynamics.outreach
+    m.run()
+    expected = -np.expm1(-(p + o * awareness) * months / 12)
+    se = np.sqrt(expected * (1 - expected) / m.population.n)
+    assert abs(m.outputs["share_smartphone"] - expected) < 4 * se
+
+
+def test_outreach_is_simulated_only_with_a_lever_that_gives_exposure():
+    from diffusion import DigitalTeams
+
+    assert AdoptionModel("thon_dong", months=3, seed=1, agents=False).dynamics.outreach == {}
+    m = AdoptionModel("thon_dong", months=3, seed=1, agents=False, levers=[DigitalTeams()])
+    assert sorted(m.dynamics.outreach) == [SMARTPHONE, MOBILE, FIBRE, SERVICES]
+
+
+@pytest.mark.integration
+def test_adoptions_each_month_match_the_hazard_probabilities():
+    """The step simulates lambda = (p + q*s + o*v)*a*r by thinning two bounded sources of events; the
+    adoptions it produces must match the probabilities 1 - exp(-lambda/12) computed directly from the
+    start-of-month state, product by product, with teams and an awareness floor acting; and so must the
+    households that give a product up."""
+    from diffusion import DigitalTeams, PublicAccessPoint
+    from diffusion.calendar import DT_YEARS
+
+    months = 12
+    m = AdoptionModel("quang_ninh", scale=0.1, months=months, seed=5, agents=False,
+                      levers=[DigitalTeams(members_per_team=10, visits_per_member=20),
+                              PublicAccessPoint(awareness=0.3, skill_boost=0.0)])
+    engine, d = m.engine, m.dynamics
+    observed, expected, variance = np.zeros(8), np.zeros(8), np.zeros(8)  # adopting k, giving up k - 4
+    for t in range(1, months + 1):  # Engine.step, with the probabilities taken before the dynamics' step
+        effects = engine.effects(t)
+        for lv in engine.levers:
+            lv.act(t, m.state, effects)
+        probabilities = {}
+        for k in d.active:
+            idx = np.flatnonzero(d.ready(k, m.state, effects))
+            v = np.maximum(m.state.exposure[idx], effects.awareness[idx])
+            lam = (d.p[k, 0] + d.q[k, 0] * d.neighbour_share(k, idx, m.state) + d.o[k, 0] * v)
+            probabilities[k] = -np.expm1(-lam * d.conditions(k, idx, t, effects, m.state, None) * DT_YEARS)
+            if d.churn[k, 0] > 0:  # giving the product up: churn * (1 + multiplier * (1 - a)) per year
+                users = np.flatnonzero(m.state.adopted[k])
+                a = d.affordability(d.cost_share(k, users, t, effects, None), None) if d.has_cost[k] else 1.0
+                lam = d.churn[k, 0] * (1 + d.churn_multiplier[0] * (1 - a))
+                probabilities[4 + k] = -np.expm1(-lam * DT_YEARS) * np.ones(users.size)
+        result = d.step(m.state, t, effects)
+        d.end_of_month(m.state)
+        for k, prob in probabilities.items():
+            observed[k] += (result.adopted[k] if k < 4 else result.lapsed[k - 4]).size
+            expected[k] += prob.sum()
+            variance[k] += (prob * (1 - prob)).sum()
+    events = [k for k in range(8) if expected[k] > 0]
+    assert len(events) == 7  # adopting four products; giving up mobile data, fibre and services
+    assert np.all(expected[events] > 200)
+    z = (observed[events] - expected[events]) / np.sqrt(variance[events])
+    assert np.all(np.abs(z) < 4), z
