@@ -221,7 +221,9 @@ class Dynamics:
     def recount(self, state: State, t: int = 0) -> None:
         """Recompute the neighbour counts and the parked chains from the state after month t (done at
         creation; call again after editing the state arrays by hand, or use ``AdoptionModel.refresh``)."""
-        self.counts = None if self.network.well_mixed else self.network.neighbour_counts(state.adopted)
+        # (C order: the step updates them through a flat view)
+        self.counts = None if self.network.well_mixed else np.ascontiguousarray(
+            self.network.neighbour_counts(state.adopted))
         self.settle(state, t)
 
     def settle(self, state: State, t: int, idx: np.ndarray | None = None) -> None:
@@ -407,16 +409,14 @@ class Dynamics:
             self.enforce_prerequisites(state, np.unique(np.concatenate(broken)))
         after = a[:, touched]
         if self.counts is not None and touched.size:
-            for k in self.active:
-                plus = touched[after[k] & ~before[k]]
-                minus = touched[before[k] & ~after[k]]
+            # every (product, household) that changed adds +1 or -1 to its neighbours' count, in one pass
+            change = after.view(np.int8) - before.view(np.int8)
+            k, j = np.nonzero(change)
+            if k.size:
+                ids, ties = self.network.neighbour_ids(touched[j], ties=True)
                 # (ufunc.at is fast only when the values are an array of the target's dtype)
-                if plus.size:
-                    ids = self.network.neighbour_ids(plus)
-                    np.add.at(self.counts[k], ids, np.ones(ids.size, dtype=np.int32))
-                if minus.size:
-                    ids = self.network.neighbour_ids(minus)
-                    np.subtract.at(self.counts[k], ids, np.ones(ids.size, dtype=np.int32))
+                np.add.at(self.counts.reshape(-1), ids + np.repeat(k * n, ties),
+                          np.repeat(change[k, j].astype(np.int32), ties))
         return StepResult(adopted, lapsed, touched, before, after, users_before, state.phone_users[touched])
 
     def _outreach(self, k: int, due: np.ndarray, t: int, state: State, effects: MonthEffects) -> np.ndarray:

@@ -42,17 +42,19 @@ class Network:
     def well_mixed(self) -> bool:
         return self.adjacency is None
 
-    def neighbour_ids(self, idx: np.ndarray) -> np.ndarray:
-        """The neighbours of households ``idx``, concatenated (a household appears once per tie)."""
+    def neighbour_ids(self, idx: np.ndarray, ties: bool = False):
+        """The neighbours of households ``idx``, concatenated (a household appears once per tie); with
+        ``ties``, also the number of ties of each of ``idx`` (to repeat a value per tie)."""
         a = self.adjacency
         starts = a.indptr[idx]
         lens = a.indptr[idx + 1] - starts
         total = int(lens.sum())
         if total == 0:
-            return np.empty(0, dtype=a.indices.dtype)
-        offsets = np.cumsum(lens) - lens
-        pos = np.arange(total) + np.repeat(starts - offsets, lens)
-        return a.indices[pos]
+            ids = np.empty(0, dtype=a.indices.dtype)
+        else:
+            offsets = np.cumsum(lens) - lens
+            ids = a.indices[np.arange(total) + np.repeat(starts - offsets, lens)]
+        return (ids, lens) if ties else ids
 
     def neighbour_counts(self, x: np.ndarray) -> np.ndarray:
         """Number of neighbours with x True (x: (k, n) bool), as a (k, n) int32 array. Sparse only."""
