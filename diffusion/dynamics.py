@@ -101,7 +101,8 @@ class StepResult:
 
     Attributes:
         adopted, lapsed: product index -> ids of households that took it up / gave it up.
-        touched: sorted ids of every household whose products or smartphone users may have changed.
+        touched: ids (each once, in no particular order) of every household whose products or smartphone
+            users may have changed.
         before, after: (4, len(touched)) product use of the touched households before / after the month.
         users_before, users_after: their working-age smartphone users before / after.
     """
@@ -188,6 +189,7 @@ class Dynamics:
         churn_max = self.churn * np.where(costly, 1.0 + self.churn_multiplier, 1.0)
         self.churn_max = -np.expm1(-churn_max * (1 + 1e-9) * DT_YEARS)
         self.counts: np.ndarray | None = None  # (4, n) neighbours using each product (sparse networks)
+        self._slot = np.zeros(self.n, dtype=np.int32)  # scratch of ``_distinct``
         # every monthly event as chains of successes of its bounding Bernoulli trial (see WakeChain)
         # A household either lacks product k (it may adopt) or has it (it may give it up), so one chain
         # per product, bounded by the larger of the two probabilities, serves both events.
@@ -382,10 +384,7 @@ class Dynamics:
             w = at(self.skill_weight[SMARTPHONE], r)
             grow = sub[us < mp * (1.0 - w + w * state.skill[sub])]
         # ---- apply all changes together (synchronous update)
-        mark = np.zeros(n, dtype=bool)
-        for ids in (grow, *adopted.values(), *lapsed.values()):
-            mark[ids] = True
-        touched = np.flatnonzero(mark)
+        touched = self._distinct(np.concatenate([grow, *adopted.values(), *lapsed.values()]))
         before = a[:, touched]
         users_before = state.phone_users[touched]
         if SMARTPHONE in self.active:
@@ -403,10 +402,11 @@ class Dynamics:
             state.phone_users[new] = np.minimum(1, self.pop.working_age[new])
         if SMARTPHONE in self.active and np.any(self._phone_kept):
             self.settle(state, t, np.concatenate([adopted[SMARTPHONE], grow]))
-        # giving up a smartphone, mobile data or fibre may take away a prerequisite (services need nothing)
+        # giving up a smartphone, mobile data or fibre may take away a prerequisite (services need nothing;
+        # a household listed twice is harmless)
         broken = [ids for k, ids in lapsed.items() if k != SERVICES and ids.size]
         if broken:
-            self.enforce_prerequisites(state, np.unique(np.concatenate(broken)))
+            self.enforce_prerequisites(state, np.concatenate(broken))
         after = a[:, touched]
         if self.counts is not None and touched.size:
             # every (product, household) that changed adds +1 or -1 to its neighbours' count, in one pass
@@ -435,6 +435,14 @@ class Dynamics:
         us = self.streams.uniforms(f"outreach.{PRODUCTS[k]}", t, sub, self.n) * self.at(self.o_max[k], r)
         lam = self.at(self.o[k], r) * v * self.conditions(k, sub, t, effects, state, r)
         return sub[us < -np.expm1(-lam * DT_YEARS)]
+
+    def _distinct(self, ids: np.ndarray) -> np.ndarray:
+        """Each of ``ids`` once, in time proportional to their number: every id writes its position into a
+        scratch array, and one write per id survives whatever the order of the writes, so an id is kept at
+        exactly the one position that reads back its own."""
+        pos = np.arange(ids.size, dtype=np.int32)
+        self._slot[ids] = pos
+        return ids[self._slot[ids] == pos]
 
     def enforce_prerequisites(self, state: State, idx: np.ndarray | None = None) -> None:
         """Drop uses whose prerequisite lapsed (services without internet, and so on), for households

@@ -174,7 +174,8 @@ class WakeChain:
         self._interior = bool(np.all((p > 0) & (p < 1)))  # no bound of 0 or 1
         #: the month of a parked chain (never reached; horizon + 1 means no success within the run)
         self.parked = self.horizon + 2
-        dtype = np.int16 if self.parked < np.iinfo(np.int16).max else np.int32
+        # the smallest type that holds every month (a month's pass over all households reads this array)
+        dtype = next(d for d in (np.uint8, np.int16, np.int32) if self.parked <= np.iinfo(d).max)
         self.next = self._next(0, np.arange(n)).astype(dtype)
 
     def _next(self, t: int, idx: np.ndarray) -> np.ndarray:
