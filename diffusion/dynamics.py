@@ -167,7 +167,10 @@ class Dynamics:
             self.price[:] = 0.0
             self.fee[:] = 0.0
             self.churn[:] = 0.0
-        self.has_cost = (self.price > 0).any(axis=1) | (self.fee > 0).any(axis=1)  # per product, any run
+        # per product, in any run (Python bools, read every month)
+        self.has_cost = [bool(x) for x in (self.price > 0).any(axis=1) | (self.fee > 0).any(axis=1)]
+        self._skilled = [bool(x) for x in (self.skill_weight > 0).any(axis=1)]
+        self._churns = [bool(x) for x in (self.churn > 0).any(axis=1)]
         self.hh_income = pop.household_income
         self.aff_k, self.aff_c50 = scalar("affordability_slope"), scalar("affordability_midpoint")
         self._aff_scale = 1.0 + np.exp(-self.aff_k * self.aff_c50)
@@ -178,6 +181,7 @@ class Dynamics:
         self.decay = 0.5 ** (1.0 / scalar("exposure_half_life_months"))
         self.skill_growth = 1.0 - np.exp(-scalar("skill_growth_per_year") * DT_YEARS)
         self.member_prob = 1.0 - np.exp(-scalar("member_uptake_per_year") * DT_YEARS)
+        self._grows = bool((self.skill_growth > 0).any())
         # float32 factors of the whole-population updates (per household for stacked runs)
         self._decay = self._per_household32(self.decay)
         self._skill_growth = self._per_household32(self.skill_growth)
@@ -268,8 +272,7 @@ class Dynamics:
         (``runs_of(idx)``)."""
         f = self.price_factor(t)
         if r is None:
-            price = np.full(idx.shape[0], self.price[k, 0] * f[0])
-            fee = np.full(idx.shape[0], self.fee[k, 0] * f[0])
+            price, fee = self.price[k, 0] * f[0], self.fee[k, 0] * f[0]
         else:
             price = (self.price[k] * f)[r]
             fee = (self.fee[k] * f)[r]
@@ -294,7 +297,7 @@ class Dynamics:
         f = 1.0
         if self.has_cost[k]:
             f = self.affordability(self.cost_share(k, idx, t, effects, r), r)
-        if (self.skill_weight[k] > 0).any():
+        if self._skilled[k]:
             w = self.at(self.skill_weight[k], r)
             f = f * (1.0 - w + w * state.skill[idx])
         return f
@@ -345,7 +348,7 @@ class Dynamics:
         due_users: dict[int, np.ndarray] = {}
         for k in self.active:
             due = self.wake[k].due(t)
-            if (self.churn[k] > 0).any():
+            if self._churns[k]:
                 due_users[k] = due[a[k, due]]
             sub = due[self.ready(k, state, effects, due)]
             if sub.size == 0:
@@ -389,7 +392,7 @@ class Dynamics:
         users_before = state.phone_users[touched]
         if SMARTPHONE in self.active:
             state.phone_users[grow] += 1
-            if (self.skill_growth > 0).any():
+            if self._grows:
                 gap = self._skill_growth * (1.0 - state.skill)
                 gap *= a[SMARTPHONE]
                 state.skill += gap

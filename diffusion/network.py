@@ -47,13 +47,20 @@ class Network:
         ``ties``, also the number of ties of each of ``idx`` (to repeat a value per tie)."""
         a = self.adjacency
         starts = a.indptr[idx]
-        lens = a.indptr[idx + 1] - starts
-        total = int(lens.sum())
-        if total == 0:
+        ends = a.indptr[idx + 1]
+        lens = ends - starts
+        has = lens > 0
+        s, e = (starts, ends) if has.all() else (starts[has], ends[has])
+        if s.size == 0:
             ids = np.empty(0, dtype=a.indices.dtype)
         else:
-            offsets = np.cumsum(lens) - lens
-            ids = a.indices[np.arange(total) + np.repeat(starts - offsets, lens)]
+            # positions in ``indices``: runs of consecutive numbers, one per household, as a cumulative sum
+            # of steps that are 1 within a run and jump from the end of one run to the start of the next
+            cut = np.cumsum(e - s)
+            step = np.ones(int(cut[-1]), dtype=np.int64)
+            step[0] = s[0]
+            step[cut[:-1]] = s[1:] - e[:-1] + 1
+            ids = a.indices[np.cumsum(step)]
         return (ids, lens) if ties else ids
 
     def neighbour_counts(self, x: np.ndarray) -> np.ndarray:

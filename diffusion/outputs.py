@@ -90,17 +90,13 @@ class OutputCounter:
         old, new = use_codes(res.before), use_codes(res.after)
         changed = old != new
         if changed.any():
-            o, n = old[changed], new[changed]
-            one = np.ones(o.size, dtype=np.int64)
-            h = self.hamlet[idx[changed]] * 16
-            flat_h = self.by_hamlet.reshape(-1)
-            np.subtract.at(flat_h, h + o, one)
-            np.add.at(flat_h, h + n, one)
+            # each household that changed leaves its old (group, code) cell and joins its new one
+            codes = np.concatenate([old[changed], new[changed]])
+            sign = np.repeat(np.array([-1, 1], dtype=np.int64), codes.size // 2)
+            who = np.tile(idx[changed], 2)
+            np.add.at(self.by_hamlet.reshape(-1), self.hamlet[who] * 16 + codes, sign)
             if self.groups:
-                g = self.group[idx[changed]] * 16
-                flat_g = self.by_group.reshape(-1)
-                np.subtract.at(flat_g, g + o, one)
-                np.add.at(flat_g, g + n, one)
+                np.add.at(self.by_group.reshape(-1), self.group[who] * 16 + codes, sign)
         du = res.users_after.astype(np.float64) - res.users_before
         if du.any():
             np.add.at(self.users_hamlet, self.hamlet[idx], du)

@@ -159,3 +159,24 @@ def test_unknown_place_lists_the_choices():
         AdoptionModel("thon_dongg")
     with pytest.raises(ParameterError, match="did you mean 'thon_dong'"):
         AdoptionModel("thon_dongg")
+
+
+def test_neighbour_ids_concatenate_the_rows_of_the_adjacency():
+    """The gather the monthly step uses, against slicing the CSR row by row (households without ties,
+    repeated households and an empty list included)."""
+    import scipy.sparse as sp
+
+    from diffusion.network import Network
+
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        n = int(rng.integers(1, 30))
+        a = sp.random(n, n, density=rng.random() * 0.5, random_state=int(rng.integers(1e9)), format="csr")
+        a = sp.csr_matrix(((a + a.T) > 0).astype(np.float32))
+        a.setdiag(0)
+        a.eliminate_zeros()
+        idx = rng.integers(0, n, int(rng.integers(0, 40)))
+        ids, ties = Network(n, a).neighbour_ids(idx, ties=True)
+        rows = [a.indices[a.indptr[i]:a.indptr[i + 1]] for i in idx]
+        np.testing.assert_array_equal(ids, np.concatenate(rows) if rows else np.empty(0, dtype=a.indices.dtype))
+        np.testing.assert_array_equal(ties, np.diff(a.indptr)[idx])
