@@ -29,6 +29,13 @@ QUINTILES: tuple[str, ...] = ("q1", "q2", "q3", "q4", "q5")
 _A = len(AGE_GROUPS)
 
 
+#: Names of the shares by group, in the order ``OutputCounter._detail`` gives them: per indicator, the
+#: quintiles then the age groups.
+_GROUP_NAMES: tuple[str, ...] = tuple(
+    name for k in INDICATORS
+    for name in [f"share_{k}_{q}" for q in QUINTILES] + [f"share_{k}_age_{g}" for g in AGE_GROUPS]
+)
+
 #: The outputs computed without ``detail`` (overall shares only; no income quintiles or age groups).
 BASIC_METRICS: tuple[str, ...] = (
     ("households",) + tuple(f"share_{k}" for k in INDICATORS) + ("share_working_age_smartphone",)
@@ -126,14 +133,10 @@ class OutputCounter:
 
     def _detail(self, out: dict[str, np.ndarray]) -> None:
         """Shares by income quintile and by age group of the head."""
-        ind_g = (self.by_group @ _MASK_MATRIX).reshape(self.runs, 5, _A, len(INDICATORS))
-        by_q, hh_q = ind_g.sum(axis=2), self.group_households.sum(axis=2)  # (B, 5, ind), (B, 5)
-        by_a, hh_a = ind_g.sum(axis=1), self.group_households.sum(axis=1)  # (B, A, ind), (B, A)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            share_q = np.where(hh_q[:, :, None] > 0, by_q / hh_q[:, :, None], np.nan)
-            share_a = np.where(hh_a[:, :, None] > 0, by_a / hh_a[:, :, None], np.nan)
-        for i, k in enumerate(INDICATORS):
-            for j, q in enumerate(QUINTILES):
-                out[f"share_{k}_{q}"] = share_q[:, j, i]
-            for j, g in enumerate(AGE_GROUPS):
-                out[f"share_{k}_age_{g}"] = share_a[:, j, i]
+        B = self.runs
+        ind_g = (self.by_group @ _MASK_MATRIX).reshape(B, 5, _A, len(INDICATORS))
+        by = np.concatenate([ind_g.sum(axis=2), ind_g.sum(axis=1)], axis=1)  # (B, 5 quintiles + A, ind)
+        hh = np.concatenate([self.group_households.sum(axis=2), self.group_households.sum(axis=1)], axis=1)
+        hh = np.broadcast_to(hh[:, :, None], by.shape)
+        share = np.divide(by, hh, out=np.full(by.shape, np.nan), where=hh > 0)
+        out.update(zip(_GROUP_NAMES, share.transpose(2, 1, 0).reshape(-1, B)))
