@@ -192,7 +192,6 @@ class Dynamics:
         costly = (self.price > 0) | (self.fee > 0)  # per product and run
         churn_max = self.churn * np.where(costly, 1.0 + self.churn_multiplier, 1.0)
         self.churn_max = -np.expm1(-churn_max * (1 + 1e-9) * DT_YEARS)
-        self.counts: np.ndarray | None = None  # (4, n) neighbours using each product (sparse networks)
         self._slot = np.zeros(self.n, dtype=np.int32)  # scratch of ``_distinct``
         # every monthly event as chains of successes of its bounding Bernoulli trial (see WakeChain)
         # A household either lacks product k (it may adopt) or has it (it may give it up), so one chain
@@ -225,11 +224,8 @@ class Dynamics:
         return x[0] if r is None else x[r]
 
     def recount(self, state: State, t: int = 0) -> None:
-        """Recompute the neighbour counts and the parked chains from the state after month t (done at
-        creation; call again after editing the state arrays by hand, or use ``AdoptionModel.refresh``)."""
-        # (C order: the step updates them through a flat view)
-        self.counts = None if self.network.well_mixed else np.ascontiguousarray(
-            self.network.neighbour_counts(state.adopted))
+        """Recompute the parked chains from the state after month t (done at creation; call again after
+        editing the state arrays by hand, or use ``AdoptionModel.refresh``)."""
         self.settle(state, t)
 
     def settle(self, state: State, t: int, idx: np.ndarray | None = None) -> None:
@@ -254,12 +250,9 @@ class Dynamics:
             self.member_wake.unpark(t, ids[~full])
 
     def neighbour_share(self, k: int, idx: np.ndarray, state: State) -> np.ndarray:
-        """Share of the neighbours of households ``idx`` who use product k (start-of-month state)."""
-        if self.network.well_mixed:
-            return self.network.share_of(idx, state.adopted[k])
-        if self.counts is None:
-            self.recount(state)
-        return self.counts[k, idx] * self.network.inv_degree[idx]
+        """Share of the neighbours of households ``idx`` who use product k (start-of-month state), counted
+        for those households only: it is asked for the few whose trial succeeds."""
+        return self.network.share_of(idx, state.adopted[k])
 
     # ----------------------------------------------------------- pieces
     def price_factor(self, t: int) -> np.ndarray:
@@ -411,15 +404,6 @@ class Dynamics:
         if broken:
             self.enforce_prerequisites(state, np.concatenate(broken))
         after = a[:, touched]
-        if self.counts is not None and touched.size:
-            # every (product, household) that changed adds +1 or -1 to its neighbours' count, in one pass
-            change = after.view(np.int8) - before.view(np.int8)
-            k, j = np.nonzero(change)
-            if k.size:
-                ids, ties = self.network.neighbour_ids(touched[j], ties=True)
-                # (ufunc.at is fast only when the values are an array of the target's dtype)
-                np.add.at(self.counts.reshape(-1), ids + np.repeat(k * n, ties),
-                          np.repeat(change[k, j].astype(np.int32), ties))
         return StepResult(adopted, lapsed, touched, before, after, users_before, state.phone_users[touched])
 
     def _outreach(self, k: int, due: np.ndarray, t: int, state: State, effects: MonthEffects) -> np.ndarray:

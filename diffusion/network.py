@@ -63,11 +63,6 @@ class Network:
             ids = a.indices[np.cumsum(step)]
         return (ids, lens) if ties else ids
 
-    def neighbour_counts(self, x: np.ndarray) -> np.ndarray:
-        """Number of neighbours with x True (x: (k, n) bool), as a (k, n) int32 array. Sparse only."""
-        y = (self.adjacency @ x.T.astype(np.float32)).T
-        return np.rint(y).astype(np.int32)
-
     def share_of(self, idx: np.ndarray, x: np.ndarray, total: float | None = None) -> np.ndarray:
         """Share of neighbours with x True, for households ``idx`` only (float64).
 
@@ -85,11 +80,12 @@ class Network:
             if total is None:
                 total = float(np.count_nonzero(x))
             return (total - x[idx]) / max(self.n - 1, 1)
-        a = self.adjacency
-        lens = a.indptr[idx + 1] - a.indptr[idx]
-        row = np.repeat(np.arange(idx.size), lens)
-        hits = np.bincount(row, weights=x[self.neighbour_ids(idx)], minlength=idx.size)
-        return np.divide(hits, lens, out=np.zeros(idx.size), where=lens > 0)
+        ids, ties = self.neighbour_ids(idx, ties=True)
+        # neighbours with x True per household: differences of a running count over the concatenated ties
+        running = np.zeros(ids.size + 1, dtype=np.int64)
+        np.cumsum(x[ids], out=running[1:])
+        ends = np.cumsum(ties)
+        return (running[ends] - running[ends - ties]) * self.inv_degree[idx]
 
     def neighbours(self, i: int) -> np.ndarray:
         """Ids of household ``i``'s neighbours (all others when well-mixed)."""

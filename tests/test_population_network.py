@@ -180,3 +180,15 @@ def test_neighbour_ids_concatenate_the_rows_of_the_adjacency():
         rows = [a.indices[a.indptr[i]:a.indptr[i + 1]] for i in idx]
         np.testing.assert_array_equal(ids, np.concatenate(rows) if rows else np.empty(0, dtype=a.indices.dtype))
         np.testing.assert_array_equal(ties, np.diff(a.indptr)[idx])
+
+
+def test_share_of_neighbours_counts_the_ties():
+    """The neighbour share the step reads, against the adjacency matrix times the indicator."""
+    prm = ModelParams()
+    pop = build_population("commune", prm, np.random.default_rng(1))
+    net = build_network(pop, prm, np.random.default_rng(2))
+    x = np.random.default_rng(3).random(pop.n) < 0.3
+    idx = np.random.default_rng(4).permutation(pop.n)[:200]
+    expected = (net.adjacency @ x.astype(np.float64))[idx] / np.diff(net.adjacency.indptr)[idx]
+    np.testing.assert_allclose(net.share_of(idx, x), expected, rtol=1e-12)
+    assert net.share_of(idx[:0], x).size == 0
