@@ -188,10 +188,16 @@ def parse_sizes(text: str) -> list[Size]:
     return sizes
 
 
-def repeats_for(households: int, months: int) -> int:
-    """Small runs are repeated (median reported) so that timer noise does not dominate."""
-    work = households * months
-    return 5 if work <= 100_000 else 3 if work <= 2_000_000 else 1
+#: Each model is run again until this many seconds were spent on its runs, at most MAX_REPEATS times, and
+#: the medians are reported, so that timer noise and load spikes on a shared machine matter less for the
+#: shorter runs (a run longer than this is timed once).
+MIN_TIMING_S = 1.5
+MAX_REPEATS = 5
+
+
+def more_repeats(runs: list[float]) -> bool:
+    """Whether to time another run, given the run times so far."""
+    return len(runs) < MAX_REPEATS and sum(runs) < MIN_TIMING_S
 
 
 def time_adoption_model(
@@ -200,7 +206,7 @@ def time_adoption_model(
     """Build and run AdoptionModel (agents=False, collect=True); median of repeats."""
     builds, runs = [], []
     model = None
-    for _ in range(repeats_for(approx_households(size), months)):
+    while not runs or more_repeats(runs):
         model = None
         gc.collect()
         t0 = time.perf_counter()
@@ -229,7 +235,7 @@ def time_plain_mesa(adjacency: sp.csr_matrix, months: int, seed: int) -> Timing:
     n = adjacency.shape[0]
     builds, runs = [], []
     model = None
-    for _ in range(repeats_for(n, months)):
+    while not runs or more_repeats(runs):
         model = None
         gc.collect()
         t0 = time.perf_counter()
