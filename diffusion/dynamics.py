@@ -187,7 +187,8 @@ class Dynamics:
         self._skill_growth = self._per_household32(self.skill_growth)
         # Upper bounds of the monthly probabilities (see ``step``), with a hair of slack for rounding.
         social_max = self.q if params.mechanism == "hazard" else np.broadcast_to(self.threshold_rate, self.q.shape)
-        self.p_max = -np.expm1(-(self.p + social_max) * (1 + 1e-9) * DT_YEARS)
+        self._reach = (self.p + social_max) * (1 + 1e-9)  # the first source's rate with s = 1, per year
+        self.p_max = -np.expm1(-self._reach * DT_YEARS)
         self.o_max = -np.expm1(-self.o * (1 + 1e-9) * DT_YEARS)
         costly = (self.price > 0) | (self.fee > 0)  # per product and run
         churn_max = self.churn * np.where(costly, 1.0 + self.churn_multiplier, 1.0)
@@ -350,12 +351,21 @@ class Dynamics:
             # conditional on a success of the bounding trial, adopt with probability P / bound
             r = self.runs_of(sub)
             us = self.streams.uniforms(f"adopt.{PRODUCTS[k]}", t, sub, n) * at(self.bound[k], r)
+            c = self.conditions(k, sub, t, effects, state, r)
+            # Only a draw under the probability with every neighbour using the product (s = 1) can be an
+            # adoption, so neighbours are counted for those households alone; the outcome is the same.
+            near = us < -np.expm1(-at(self._reach[k], r) * c * DT_YEARS)
+            sub, us = sub[near], us[near]
+            if r is not None:
+                r = r[near]
+            if np.ndim(c):
+                c = c[near]
             s = self.neighbour_share(k, sub, state)
             if self.params.mechanism == "hazard":
                 social = at(self.q[k], r) * s
             else:
                 social = at(self.threshold_rate, r) * (s >= state.threshold[k, sub])
-            lam = (at(self.p[k], r) + social) * self.conditions(k, sub, t, effects, state, r)
+            lam = (at(self.p[k], r) + social) * c
             adopted[k] = sub[us < -np.expm1(-lam * DT_YEARS)]
         for k, chain in self.outreach.items():
             reached = self._outreach(k, chain.due(t), t, state, effects)
