@@ -202,6 +202,7 @@ class Dynamics:
                                   self.run) for k in self.active}
         self.member_wake = WakeChain(streams, "members", self._chain_bound(self.member_prob), self.n, horizon, self.run)
         # the outreach term o*v*a*r as events of its own, with chains bounded by o (only where exposure can arise)
+        self._exposed = outreach
         self.outreach = {k: WakeChain(streams, f"outreach.{PRODUCTS[k]}", self._chain_bound(self.o_max[k]), self.n,
                                       horizon, self.run)
                          for k in self.active if outreach and (self.o[k] > 0).any()}
@@ -453,8 +454,9 @@ class Dynamics:
         state.phone_users[idx[~phone]] = 0
 
     def end_of_month(self, state: State) -> None:
-        """Exposure decays with its half-life."""
-        state.exposure *= self._decay
+        """Exposure decays with its half-life (where a lever can give exposure; without one it stays 0)."""
+        if self._exposed:
+            state.exposure *= self._decay
 
 
 def initial_state(
