@@ -170,6 +170,31 @@ class PriorSpec:
         return (lo, hi)
 
 
+def prior_bounds(config: dict) -> dict[str, tuple[float, float]]:
+    """(low, high) of each prior of a config's ``[calibration.priors]`` as read, nested tables flattened and
+    names resolved to ModelParams keys (the columns of ``posterior.parquet``), spanning mean ± 3 sd where a
+    normal prior has no bound (as ``PriorSpec.bounds``). Priors that do not validate are left out: this
+    serves charts, ``validate_calibration`` reports the problems."""
+    from pydantic import ValidationError
+
+    section = config.get("calibration")
+    raw = section.get("priors") if isinstance(section, dict) else None
+    if not isinstance(raw, dict):
+        return {}
+    aliases = parameter_aliases()
+    out: dict[str, tuple[float, float]] = {}
+    for name, table in flatten_tables(raw, set(PriorSection.model_fields)).items():
+        try:
+            pr = PriorSection.model_validate(table)
+        except ValidationError:
+            continue
+        known = (pr.lower is not None and pr.upper is not None) or (pr.mean is not None and pr.sd is not None)
+        if name in aliases and known:
+            spec = PriorSpec(name, aliases[name], name, pr.dist, pr.lower, pr.upper, pr.mean, pr.sd)
+            out[spec.key] = tuple(float(b) for b in spec.bounds())
+    return out
+
+
 @dataclass(frozen=True)
 class SetupSpec:
     """One simulated place: the model that produces some targets."""

@@ -318,3 +318,25 @@ def test_render_all_twice_gives_identical_files(report_en, copy_results):
     assert len(files) == 3 * len(paths)
     for f in files:
         assert f.read_bytes() == (second / "charts" / f.name).read_bytes(), f.name
+
+
+def test_prior_bounds_read_calibration_priors_and_nested_tables():
+    """The posterior chart's prior bars come from the priors the posterior was drawn under: quoted or nested
+    [calibration.priors] tables (resolved to the posterior's parameter names) and nested [uncertainties]."""
+    from diffusion.charts.render import prior_bounds
+
+    config = {
+        "uncertainties": {"smartphone": {"q": {"dist": "uniform", "lower": 0.1, "upper": 1.0}},
+                          "rewiring": {"bounds": [0.01, 0.2]}},
+        "calibration": {"priors": {
+            "fibre": {"q": {"lower": 0.05, "upper": 3.0}},
+            "smartphone.o": {"dist": "loguniform", "lower": 0.01, "upper": 3.0},
+            "q_services": {"dist": "normal", "mean": 0.5, "sd": 0.1},
+            "not_a_parameter": {"lower": 0.0, "upper": 1.0},
+        }},
+    }
+    assert prior_bounds(config) == {
+        "smartphone.q": (0.1, 1.0), "rewiring": (0.01, 0.2), "fibre.q": (0.05, 3.0), "smartphone.o": (0.01, 3.0),
+        "services.q": pytest.approx((0.2, 0.8)),
+    }
+    assert prior_bounds({}) == {}

@@ -169,14 +169,21 @@ class Chart:
 
 
 def prior_bounds(config: dict) -> dict[str, tuple[float, float]]:
-    """Bounds of the ``[uncertainties.*]`` of a config (``lower``/``upper``, or ``bounds = [low, high]``)."""
+    """Bounds of the priors behind a posterior: the config's ``[calibration.priors]`` (see
+    ``calibration.prior_bounds``) and, for parameters not calibrated there, its ``[uncertainties.*]``
+    (``lower``/``upper``, or ``bounds = [low, high]``); nested tables such as ``[uncertainties.smartphone.q]``
+    are flattened to "smartphone.q"."""
+    from ..calibration import prior_bounds as calibration_priors
+    from ..config import flatten_tables
+
     out = {}
-    for name, sec in (config.get("uncertainties") or {}).items():
+    for name, sec in flatten_tables(config.get("uncertainties") or {}).items():
         if not isinstance(sec, dict):
             continue
         b = sec.get("bounds", [sec.get("lower"), sec.get("upper")])
         if isinstance(b, list | tuple) and len(b) == 2 and all(isinstance(v, int | float) for v in b):
             out[str(name)] = (float(b[0]), float(b[1]))
+    out.update(calibration_priors(config))
     return out
 
 
