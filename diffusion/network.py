@@ -85,7 +85,9 @@ class Network:
         running = np.zeros(ids.size + 1, dtype=np.int64)
         np.cumsum(x[ids], out=running[1:])
         ends = np.cumsum(ties)
-        return (running[ends] - running[ends - ties]) * self.inv_degree[idx]
+        # 1 / ties is ``inv_degree[idx]`` without another read from memory per household
+        inv = np.divide(1.0, ties, out=np.zeros(ties.size), where=ties > 0)
+        return (running[ends] - running[ends - ties]) * inv
 
     def neighbours(self, i: int) -> np.ndarray:
         """Ids of household ``i``'s neighbours (all others when well-mixed)."""
