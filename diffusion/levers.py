@@ -60,7 +60,9 @@ class LeverContext:
 
 
 class Lever:
-    """Base class. Subclasses set ``kind``, validate their fields and override act/book.
+    """Base class. Subclasses set ``kind``, validate their fields and override act/book. A subclass that
+    gives households an outreach exposure (``State.exposure`` or ``MonthEffects.awareness``) must set
+    ``raises_exposure = True``: without a lever that does, the step does not simulate the outreach term.
 
     After ``bind`` the attributes named in ``per_run`` hold one value per run, those in ``per_household``
     one per household (``household_ids``: arrays of household ids), those in ``per_hamlet`` one per
