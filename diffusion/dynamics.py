@@ -209,6 +209,7 @@ class Dynamics:
         # A smartphone is never given up where its churn is 0 (per household for stacked runs); see ``settle``.
         kept = self.churn[SMARTPHONE] == 0
         self._phone_kept = bool(kept[0]) if self.B == 1 else kept[self.run]
+        self._any_kept = bool(kept.any())
 
     def _chain_bound(self, x: np.ndarray):
         return float(x[0]) if self.B == 1 else x
@@ -225,14 +226,10 @@ class Dynamics:
         """A per-run value for households of runs ``r`` (from ``runs_of``; the value itself for one run)."""
         return x[0] if r is None else x[r]
 
-    def recount(self, state: State, t: int = 0) -> None:
-        """Recompute the parked chains from the state after month t (done at creation; call again after
-        editing the state arrays by hand, or use ``AdoptionModel.refresh``)."""
-        self.settle(state, t)
-
     def settle(self, state: State, t: int, idx: np.ndarray | None = None) -> None:
         """Park the chains of households ``idx`` whose events cannot happen any more and, for all households
-        (``idx`` None), restart those that can happen again. A smartphone that is never given up (churn 0)
+        (``idx`` None: at creation, and after the state arrays were edited by hand, through
+        ``AdoptionModel.refresh``), restart those that can happen again. A smartphone that is never given up (churn 0)
         needs no more adoption trials, and a household whose working-age members all use a smartphone (or
         that has none) needs no more further-member trials. Parking changes no number (see ``WakeChain``)."""
         if SMARTPHONE not in self.active:
@@ -407,7 +404,7 @@ class Dynamics:
         if SMARTPHONE in adopted:
             new = adopted[SMARTPHONE]
             state.phone_users[new] = np.minimum(1, self.pop.working_age[new])
-        if SMARTPHONE in self.active and np.any(self._phone_kept):
+        if SMARTPHONE in self.active and self._any_kept:
             self.settle(state, t, np.concatenate([adopted[SMARTPHONE], grow]))
         # giving up a smartphone, mobile data or fibre may take away a prerequisite (services need nothing;
         # a household listed twice is harmless)

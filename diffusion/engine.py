@@ -71,7 +71,7 @@ class Engine:
         self.state = state
         self.dynamics = Dynamics(params, population, network, streams, calendar.months, stacked,
                                  outreach=any(lv.raises_exposure for lv in self.levers))
-        self.dynamics.recount(state)
+        self.dynamics.settle(state, 0)
         self.counter = OutputCounter(population, stacked, groups=detail)
         self.counter.recount(state)
         self.t = 0
@@ -107,7 +107,7 @@ class Engine:
 
     def refresh(self) -> None:
         """Recount the caches and the current outputs after the state arrays were edited by hand."""
-        self.dynamics.recount(self.state, self.t)
+        self.dynamics.settle(self.state, self.t)
         self.counter.recount(self.state)
         out, self.hamlet_table = self.counter.compute(self.detail)
         self.outputs.update(out)

@@ -36,15 +36,14 @@ class Network:
                 self.degree = (self.layout.sizes[self.layout.run] - 1).astype(np.float32)
         else:
             self.degree = np.diff(adjacency.indptr).astype(np.float32)
-        self.inv_degree = np.divide(1.0, self.degree.astype(np.float64), out=np.zeros(n), where=self.degree > 0)
 
     @property
     def well_mixed(self) -> bool:
         return self.adjacency is None
 
-    def neighbour_ids(self, idx: np.ndarray, ties: bool = False):
-        """The neighbours of households ``idx``, concatenated (a household appears once per tie); with
-        ``ties``, also the number of ties of each of ``idx`` (to repeat a value per tie)."""
+    def neighbour_ids(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The neighbours of households ``idx``, concatenated (a household appears once per tie), and the
+        number of ties of each of ``idx``. Sparse only."""
         a = self.adjacency
         starts = a.indptr[idx]
         ends = a.indptr[idx + 1]
@@ -61,7 +60,7 @@ class Network:
             step[0] = s[0]
             step[cut[:-1]] = s[1:] - e[:-1] + 1
             ids = a.indices[np.cumsum(step)]
-        return (ids, lens) if ties else ids
+        return ids, lens
 
     def share_of(self, idx: np.ndarray, x: np.ndarray, total: float | None = None) -> np.ndarray:
         """Share of neighbours with x True, for households ``idx`` only (float64).
@@ -80,13 +79,12 @@ class Network:
             if total is None:
                 total = float(np.count_nonzero(x))
             return (total - x[idx]) / max(self.n - 1, 1)
-        ids, ties = self.neighbour_ids(idx, ties=True)
+        ids, ties = self.neighbour_ids(idx)
         # neighbours with x True per household: differences of a running count over the concatenated ties
         running = np.zeros(ids.size + 1, dtype=np.int64)
         np.cumsum(x[ids], out=running[1:])
         ends = np.cumsum(ties)
-        # 1 / ties is ``inv_degree[idx]`` without another read from memory per household
-        inv = np.divide(1.0, ties, out=np.zeros(ties.size), where=ties > 0)
+        inv = np.divide(1.0, ties, out=np.zeros(ties.size), where=ties > 0)  # (0 for a household without ties)
         return (running[ends] - running[ends - ties]) * inv
 
     def neighbours(self, i: int) -> np.ndarray:

@@ -176,7 +176,7 @@ def test_neighbour_ids_concatenate_the_rows_of_the_adjacency():
         a.setdiag(0)
         a.eliminate_zeros()
         idx = rng.integers(0, n, int(rng.integers(0, 40)))
-        ids, ties = Network(n, a).neighbour_ids(idx, ties=True)
+        ids, ties = Network(n, a).neighbour_ids(idx)
         rows = [a.indices[a.indptr[i]:a.indptr[i + 1]] for i in idx]
         np.testing.assert_array_equal(ids, np.concatenate(rows) if rows else np.empty(0, dtype=a.indices.dtype))
         np.testing.assert_array_equal(ties, np.diff(a.indptr)[idx])
