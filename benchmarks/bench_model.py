@@ -200,61 +200,48 @@ def more_repeats(runs: list[float]) -> bool:
     return len(runs) < MAX_REPEATS and sum(runs) < MIN_TIMING_S
 
 
-def time_adoption_model(
-    name: str, size: Size, params: ModelParams, months: int, seed: int
-) -> tuple[Timing, AdoptionModel]:
-    """Build and run AdoptionModel (agents=False, collect=True); median of repeats."""
+def timed(build, run) -> tuple[float, float, int, object]:
+    """Median build and run seconds over the repeats (``more_repeats``), their number and the last model:
+    ``build()`` makes a model, ``run(model)`` simulates it."""
     builds, runs = [], []
     model = None
     while not runs or more_repeats(runs):
         model = None
         gc.collect()
         t0 = time.perf_counter()
-        model = AdoptionModel(
-            size.place, params=params, scale=size.scale, months=months, seed=seed, agents=False, collect=True
-        )
+        model = build()
         t1 = time.perf_counter()
-        model.run()
+        run(model)
         t2 = time.perf_counter()
         builds.append(t1 - t0)
         runs.append(t2 - t1)
-    timing = Timing(
-        model=name,
-        households=model.population.n,
-        months=months,
-        build_s=statistics.median(builds),
-        run_s=statistics.median(runs),
-        repeats=len(runs),
-        final_share=float(model.outputs["share_smartphone"]),
+    return statistics.median(builds), statistics.median(runs), len(runs), model
+
+
+def time_adoption_model(
+    name: str, size: Size, params: ModelParams, months: int, seed: int
+) -> tuple[Timing, AdoptionModel]:
+    """Build and run AdoptionModel (agents=False, collect=True); median of repeats."""
+    build_s, run_s, repeats, model = timed(
+        lambda: AdoptionModel(size.place, params=params, scale=size.scale, months=months, seed=seed, agents=False,
+                              collect=True),
+        lambda m: m.run(),
     )
+    timing = Timing(model=name, households=model.population.n, months=months, build_s=build_s, run_s=run_s,
+                    repeats=repeats, final_share=float(model.outputs["share_smartphone"]))
     return timing, model
 
 
 def time_plain_mesa(adjacency: sp.csr_matrix, months: int, seed: int) -> Timing:
     """Build and run the plain Mesa baseline for ``months`` months; median of repeats."""
-    n = adjacency.shape[0]
-    builds, runs = [], []
-    model = None
-    while not runs or more_repeats(runs):
-        model = None
-        gc.collect()
-        t0 = time.perf_counter()
-        model = PlainMesaBass(adjacency, BASS_P, BASS_Q, seed)
-        t1 = time.perf_counter()
+
+    def run(model: PlainMesaBass) -> None:
         for _ in range(months):
             model.step()
-        t2 = time.perf_counter()
-        builds.append(t1 - t0)
-        runs.append(t2 - t1)
-    return Timing(
-        model="plain Mesa",
-        households=n,
-        months=months,
-        build_s=statistics.median(builds),
-        run_s=statistics.median(runs),
-        repeats=len(runs),
-        final_share=float(model.datacollector.model_vars["adoption_share"][-1]),
-    )
+
+    build_s, run_s, repeats, model = timed(lambda: PlainMesaBass(adjacency, BASS_P, BASS_Q, seed), run)
+    return Timing(model="plain Mesa", households=adjacency.shape[0], months=months, build_s=build_s, run_s=run_s,
+                  repeats=repeats, final_share=float(model.datacollector.model_vars["adoption_share"][-1]))
 
 
 def same_graph(a: sp.csr_matrix, b: sp.csr_matrix) -> bool:
