@@ -24,7 +24,7 @@ test-fast: $(BIN)/.installed
 
 # The interactive app (Mesa SolaraViz) on http://127.0.0.1:8765; PLACE=dam_buon or commune for another place.
 app: $(BIN)/.installed
-	$(BIN)/python -m diffusion.app --place $(or $(PLACE),thon_dong)
+	$(BIN)/python -m diffusion.presentation.app --place $(or $(PLACE),thon_dong)
 
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_model.py

@@ -42,8 +42,8 @@ def main() -> None:
     args = ap.parse_args()
     logging.getLogger("mesa").setLevel(logging.WARNING)
 
-    from diffusion.calibration import Simulator, calibrate, validate_calibration
-    from diffusion.config import load_config_data
+    from diffusion.analyses.calibration import Simulator, calibrate, validate_calibration
+    from diffusion.experiments.config import load_config_data
 
     data = tomllib.loads(CONFIG.read_text(encoding="utf-8"))
     if args.population_size:

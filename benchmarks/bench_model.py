@@ -55,7 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmark this c
 
 import diffusion
 from diffusion import AdoptionModel, ModelParams
-from diffusion.sources import place
+from diffusion.foundation.sources import place
 
 #: Households of Quảng Ninh at scale 1.0 (the province preset) and of Thôn Đông.
 PROVINCE_HOUSEHOLDS = place("quang_ninh").households

@@ -48,7 +48,7 @@ TARGET_S, TARGET_RATIO = 120.0, 50.0
 def _config(n: int | None):
     import tomllib
 
-    from diffusion.config import load_config_data
+    from diffusion.experiments.config import load_config_data
 
     data = tomllib.loads(CONFIG.read_text(encoding="utf-8"))
     if n is not None:
@@ -84,7 +84,7 @@ def plain_mesa_seconds_per_run(months: int, repeats: int = 3) -> float:
 
 def pool_startup_seconds(workers: int) -> float:
     """Time to start a spawn process pool whose workers have imported the model (paid once per study)."""
-    from diffusion.execution import _warm, process_pool
+    from diffusion.experiments.execution import _warm, process_pool
 
     t0 = time.perf_counter()
     pool = process_pool(workers)()
@@ -96,7 +96,7 @@ def pool_startup_seconds(workers: int) -> float:
 
 def profile_runs(cfg, n_runs: int = 30) -> list[tuple[str, float]]:
     """Seconds per run by module (cProfile tottime summed over ``n_runs`` runs of the design)."""
-    from diffusion.sensitivity import SensitivityTask, evaluate_task, make_design, validate_sensitivity
+    from diffusion.analyses.sensitivity import SensitivityTask, evaluate_task, make_design, validate_sensitivity
 
     spec = validate_sensitivity(cfg)
     md = make_design(cfg, spec)
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", help="keep the results in this folder")
     args = ap.parse_args(argv)
 
-    from diffusion.sensitivity import make_design, run_sensitivity, validate_sensitivity
+    from diffusion.analyses.sensitivity import make_design, run_sensitivity, validate_sensitivity
 
     full_cfg = _config(None)
     full_spec = validate_sensitivity(full_cfg)

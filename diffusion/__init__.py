@@ -4,8 +4,8 @@ An agent-based model on Mesa with vectorised monthly dynamics, policy levers, ex
 files, calibration and sensitivity analysis.
 """
 
-from .errors import DiffusionError, ParameterError
-from .levers import (
+from diffusion.foundation.errors import DiffusionError, ParameterError
+from diffusion.model.levers import (
     ConnectionSupport,
     DigitalTeams,
     InfrastructureRollout,
@@ -13,8 +13,8 @@ from .levers import (
     SmartphoneSubsidy,
     make_lever,
 )
-from .model import AdoptionModel
-from .params import PRODUCTS, ModelParams, ProductParams
+from diffusion.model.adoption import AdoptionModel
+from diffusion.model.params import PRODUCTS, ModelParams, ProductParams
 
 __version__ = "0.1.0"
 

@@ -21,7 +21,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from .errors import ConfigError, DiffusionError
+from diffusion.foundation.errors import ConfigError, DiffusionError
 
 log = logging.getLogger("diffusion")
 
@@ -81,7 +81,7 @@ def _add_calibrate(sub: argparse._SubParsersAction) -> None:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
-    from .calibration import calibrate_main
+    from diffusion.analyses.calibration import calibrate_main
 
     return calibrate_main(args)
 
@@ -95,13 +95,13 @@ def _add_sensitivity(sub: argparse._SubParsersAction) -> None:
 
 
 def _sensitivity(args: argparse.Namespace) -> int:
-    from .sensitivity import sensitivity_command
+    from diffusion.analyses.sensitivity import sensitivity_command
 
     return sensitivity_command(args)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .execution import run_experiment
+    from diffusion.experiments.execution import run_experiment
 
     outcome = run_experiment(args.config, out=args.out, workers=args.workers, scheduler=args.scheduler,
                              fresh=args.fresh, quiet=args.quiet)  # (a ConfigError is reported by main)
@@ -126,9 +126,9 @@ def _run(args: argparse.Namespace) -> int:
 
 def _report(out_dir: Path, quiet: bool) -> int:
     try:
-        from .report import write_report
+        from diffusion.presentation.report import write_report
     except ModuleNotFoundError as e:
-        if e.name not in ("diffusion.report",):
+        if e.name not in ("diffusion.presentation.report",):
             raise
         log.warning("diffusion.report is not available: charts and report skipped")
         return EXIT_OK
@@ -155,7 +155,7 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
 
 def _check(args: argparse.Namespace) -> int:
     if args.reference is not None:
-        from .config import reference_markdown
+        from diffusion.experiments.config import reference_markdown
 
         text = reference_markdown()
         if args.reference == "-":
@@ -169,13 +169,13 @@ def _check(args: argparse.Namespace) -> int:
     if args.config is None:
         log.error("diffusion check: give a CONFIG file (or --reference)")
         return EXIT_USAGE
-    from .config import load_config
-    from .plan import make_plan
+    from diffusion.experiments.config import load_config
+    from diffusion.experiments.plan import make_plan
 
     cfg = load_config(args.config)  # (a ConfigError is reported by main)
     plan = make_plan(cfg)
     notes = _check_analyses(cfg)
-    from .sources import place
+    from diffusion.foundation.sources import place
 
     pl = place(plan.setup.place)
     ref = f" (reference: {plan.reference})" if plan.reference else ""
@@ -192,13 +192,13 @@ def _check_analyses(cfg) -> list[str]:
     """Validate the [sensitivity] and [calibration] tables when present (ConfigError before any run)."""
     notes: list[str] = []
     if cfg.data.get("sensitivity") is not None:
-        from .sensitivity import validate_sensitivity
+        from diffusion.analyses.sensitivity import validate_sensitivity
 
         spec = validate_sensitivity(cfg)
         notes.append("[sensitivity]: ok.")
         notes += [f"warning: {w}" for w in spec.warnings]
     if cfg.data.get("calibration") is not None:
-        from .calibration import validate_calibration
+        from diffusion.analyses.calibration import validate_calibration
 
         validate_calibration(cfg)
         notes.append("[calibration]: ok.")
@@ -207,14 +207,14 @@ def _check_analyses(cfg) -> list[str]:
 
 # ------------------------------------------------------- delegated commands
 def _report_main(argv: list[str]) -> int:
-    from .report import report_main
+    from diffusion.presentation.report import report_main
 
     return report_main(argv)
 
 
 def _app_main(argv: list[str]) -> int:
     try:
-        from .app import app_main
+        from diffusion.presentation.app import app_main
     except ImportError as e:  # the optional viz extra is missing
         log.error("diffusion app needs the optional 'viz' extra: pip install -e '.[viz]' (%s)", e)
         return EXIT_USAGE
@@ -241,7 +241,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``diffusion`` command."""
-    from . import __version__
+    from diffusion import __version__
 
     parser = argparse.ArgumentParser(
         prog="diffusion",

@@ -94,7 +94,7 @@ def write_results_folder(folder: Path, ts: pd.DataFrame, by_hamlet: pd.DataFrame
                          config: dict | None = None) -> Path:
     """Write a minimal results folder as the experiment layer does: manifest.json, timeseries.parquet,
     summary.csv (``diffusion.results.summarise``) and, if given, by_hamlet.parquet."""
-    from diffusion.results import summarise
+    from diffusion.experiments.results import summarise
 
     folder.mkdir(parents=True, exist_ok=True)
     config = config or results_config()
@@ -149,7 +149,7 @@ def results_folder(real_results, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def report_en(results_folder, tmp_path_factory) -> Path:
     """report.md of the English report of the test results (every chart), written once per session."""
-    from diffusion.report import write_report
+    from diffusion.presentation.report import write_report
 
     folder = tmp_path_factory.mktemp("report") / "commune_levers"
     shutil.copytree(results_folder, folder)

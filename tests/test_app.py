@@ -1,6 +1,6 @@
 """The interactive app: its model factory (bad input shows the model's error) and the page in a real browser.
 
-The browser test starts ``solara run diffusion.app:page`` on a free loopback port, drives it with
+The browser test starts ``solara run diffusion.presentation.app:page`` on a free loopback port, drives it with
 Playwright for Python using Debian's chromium (no browser download), and reads what the page shows: the
 readout line of the current month and shares, the network picture's pixels, the error box.
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from diffusion import AdoptionModel, InfrastructureRollout, ParameterError
-from diffusion.app import STATE_COLOURS, HamletModel, readout_text, server_command, solara_env
+from diffusion.presentation.app import STATE_COLOURS, HamletModel, readout_text, server_command, solara_env
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -74,7 +74,7 @@ def test_error_page_shows_the_message_in_an_error_box():
     solara = pytest.importorskip("solara")
     import ipyvuetify as v
 
-    from diffusion.app import Readout
+    from diffusion.presentation.app import Readout
 
     m = HamletModel(fibre_date="2021-13")
     box, rc = solara.render(Readout(m), handle_error=False)
@@ -293,7 +293,7 @@ def _colour_counts(img, tolerance: int = 40) -> dict[str, int]:
 
 
 def test_app_main_rejects_an_unknown_place(capsys):
-    from diffusion.app import app_main
+    from diffusion.presentation.app import app_main
 
     assert app_main(["--place", "hanoi"]) == 2
     assert "parameter 'place' = 'hanoi' is not allowed" in capsys.readouterr().err
@@ -302,6 +302,6 @@ def test_app_main_rejects_an_unknown_place(capsys):
 def test_server_command_binds_loopback_and_turns_telemetry_off():
     cmd = server_command()
     assert cmd[cmd.index("--host") + 1] == "127.0.0.1"
-    assert "diffusion.app:page" in cmd
+    assert "diffusion.presentation.app:page" in cmd
     assert solara_env()["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "False"
     assert shutil.which(cmd[0]) or Path(cmd[0]).exists()

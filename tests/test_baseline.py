@@ -146,8 +146,8 @@ def single_run() -> dict:
 
 
 def batch_run() -> dict:
-    from diffusion.engine import BatchRun, run_batch
-    from diffusion.levers import make_lever
+    from diffusion.model.engine import BatchRun, run_batch
+    from diffusion.model.levers import make_lever
 
     runs = [BatchRun(seed, ModelParams().with_overrides({"smartphone.q": q, "rewiring": 0.1}),
                      [make_lever("digital_teams", "team", visits_per_member=v, start="2021-02")])
@@ -161,8 +161,8 @@ def batch_run() -> dict:
 
 
 def experiment_summary(tmp: Path) -> list:
-    from diffusion.config import load_config_text
-    from diffusion.execution import run_experiment
+    from diffusion.experiments.config import load_config_text
+    from diffusion.experiments.execution import run_experiment
 
     cfg = load_config_text(EXPERIMENT, source="baseline.toml", base_dir=tmp)
     out = run_experiment(cfg, out=tmp / "exp", workers=0, quiet=True)
@@ -171,8 +171,8 @@ def experiment_summary(tmp: Path) -> list:
 
 
 def sensitivity_rows() -> list:
-    from diffusion.config import load_config_text
-    from diffusion.sensitivity import evaluate_task, make_design, validate_sensitivity
+    from diffusion.experiments.config import load_config_text
+    from diffusion.analyses.sensitivity import evaluate_task, make_design, validate_sensitivity
 
     cfg = load_config_text(SENSITIVITY, source="sens.toml")
     md = make_design(cfg, validate_sensitivity(cfg))
@@ -182,8 +182,8 @@ def sensitivity_rows() -> list:
 
 
 def calibration_simulation() -> dict:
-    from diffusion.calibration import Simulator, validate_calibration
-    from diffusion.config import load_config_text
+    from diffusion.analyses.calibration import Simulator, validate_calibration
+    from diffusion.experiments.config import load_config_text
 
     spec = validate_calibration(load_config_text(CALIBRATION, source="cal.toml", build=False))
     sim = Simulator(spec.priors, spec.setups, spec.targets, spec.seed)

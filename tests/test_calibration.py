@@ -8,7 +8,7 @@ import math
 import pandas as pd
 import pytest
 
-from diffusion.calibration import (
+from diffusion.analyses.calibration import (
     BinomialDistance,
     Simulator,
     TargetSpec,
@@ -16,8 +16,8 @@ from diffusion.calibration import (
     parse_value,
     validate_calibration,
 )
-from diffusion.config import load_config_text
-from diffusion.errors import ConfigError
+from diffusion.experiments.config import load_config_text
+from diffusion.foundation.errors import ConfigError
 
 BASE = """
 [experiment]
@@ -121,8 +121,8 @@ def no_simulation(monkeypatch):
     def boom(*a, **k):
         raise AssertionError("a simulation started")
 
-    monkeypatch.setattr("diffusion.model.AdoptionModel.run", boom)
-    monkeypatch.setattr("diffusion.model.AdoptionModel.step", boom)
+    monkeypatch.setattr("diffusion.model.adoption.AdoptionModel.run", boom)
+    monkeypatch.setattr("diffusion.model.adoption.AdoptionModel.step", boom)
     monkeypatch.setattr(Simulator, "__call__", boom)
 
 
@@ -254,16 +254,16 @@ def test_parameter_recovery_from_synthetic_observations(tmp_path):
 # ------------------------------------------------------------------ executors and the command line
 @pytest.mark.integration
 def test_calibration_on_a_process_pool_and_the_command_line(tmp_path):
-    from diffusion.calibration import main
+    from diffusion.cli import main
 
     cfg_file = tmp_path / "cal.toml"
     cfg_file.write_text(_small(pop=8, gens=1), encoding="utf-8")
     out = tmp_path / "pool"
-    assert main([str(cfg_file), "--out", str(out), "--workers", "2", "-q"]) == 0
+    assert main(["calibrate", str(cfg_file), "--out", str(out), "--workers", "2", "-q"]) == 0
     gens = pd.read_csv(out / "generations.csv")
     assert list(gens["generation"]) == [0] and gens["particles"].iloc[0] == 8
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["workers"] == 2 and manifest["simulations"] >= 8
     bad = tmp_path / "bad.toml"
     bad.write_text(_small().replace("upper = 2.0", "upper = 0.01"), encoding="utf-8")
-    assert main([str(bad), "--out", str(tmp_path / "bad"), "-q"]) == 2
+    assert main(["calibrate", str(bad), "--out", str(tmp_path / "bad"), "-q"]) == 2

@@ -18,8 +18,8 @@ from matplotlib import font_manager
 from matplotlib.ft2font import FT2Font
 from matplotlib.lines import Line2D
 
-from diffusion import sources
-from diffusion.charts import (
+from diffusion.foundation import sources
+from diffusion.presentation.charts import (
     additional_adopters_chart,
     adoption_by_group,
     adoption_by_hamlet,
@@ -37,8 +37,8 @@ from diffusion.charts import (
     spending_over_time,
     style,
 )
-from diffusion.charts.render import load_results, planned_charts
-from diffusion.charts.strings import LANGUAGES, STRINGS, fmt_month, fmt_number, fmt_pct, tr
+from diffusion.presentation.charts.render import load_results, planned_charts
+from diffusion.presentation.charts.strings import LANGUAGES, STRINGS, fmt_month, fmt_number, fmt_pct, tr
 
 # ------------------------------------------------------------------------------------- analysis tables
 FACTORS = ("q_smartphone", "o_services", "visits_per_member", "subsidy_vnd")
@@ -323,7 +323,7 @@ def test_render_all_twice_gives_identical_files(report_en, copy_results):
 def test_prior_bounds_read_calibration_priors_and_nested_tables():
     """The posterior chart's prior bars come from the priors the posterior was drawn under: quoted or nested
     [calibration.priors] tables (resolved to the posterior's parameter names) and nested [uncertainties]."""
-    from diffusion.charts.render import prior_bounds
+    from diffusion.presentation.charts.render import prior_bounds
 
     config = {
         "uncertainties": {"smartphone": {"q": {"dist": "uniform", "lower": 0.1, "upper": 1.0}},

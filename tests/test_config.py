@@ -12,15 +12,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from diffusion.config import (
+from diffusion.experiments.config import (
     DEFAULT_SCENARIO,
     load_config,
     load_config_data,
     load_config_text,
     reference_markdown,
 )
-from diffusion.errors import ConfigError, DiffusionError
-from diffusion.plan import make_design, make_plan
+from diffusion.foundation.errors import ConfigError, DiffusionError
+from diffusion.experiments.plan import make_design, make_plan
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPERIMENTS = sorted((ROOT / "experiments").glob("*.toml"))

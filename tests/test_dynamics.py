@@ -6,9 +6,9 @@ import pytest
 import scipy.sparse as sp
 
 from diffusion import AdoptionModel, InfrastructureRollout, ModelParams
-from diffusion.bass import bass_model, continuous_bass, discrete_bass
-from diffusion.dynamics import FIBRE, MOBILE, SERVICES, SMARTPHONE
-from diffusion.network import Network
+from diffusion.model.bass import bass_model, continuous_bass, discrete_bass
+from diffusion.model.dynamics import FIBRE, MOBILE, SERVICES, SMARTPHONE
+from diffusion.model.network import Network
 
 
 @pytest.mark.integration
@@ -199,7 +199,7 @@ def test_incremental_output_tables_equal_a_recount_after_many_months():
 def test_parked_chains_change_no_number(monkeypatch):
     """Households whose smartphone is never given up stop drawing adoption and further-member trials;
     every output must be what the unparked chains give."""
-    from diffusion.dynamics import Dynamics
+    from diffusion.model.dynamics import Dynamics
 
     def run():
         m = AdoptionModel("commune", months=36, seed=12, agents=False)
@@ -263,7 +263,7 @@ def test_adoptions_each_month_match_the_hazard_probabilities():
     start-of-month state, product by product, with teams and an awareness floor acting; and so must the
     households that give a product up."""
     from diffusion import DigitalTeams, PublicAccessPoint
-    from diffusion.calendar import DT_YEARS
+    from diffusion.foundation.calendar import DT_YEARS
 
     months = 12
     m = AdoptionModel("quang_ninh", scale=0.1, months=months, seed=5, agents=False,

@@ -17,11 +17,11 @@ import pandas as pd
 import pytest
 
 from diffusion import cli
-from diffusion.config import load_config, load_config_text
-from diffusion.errors import ConfigError
-from diffusion.execution import CRASH_ENV, LOG_ENV, run_experiment
-from diffusion.plan import make_plan, seed_sequence
-from diffusion.results import load_results
+from diffusion.experiments.config import load_config, load_config_text
+from diffusion.foundation.errors import ConfigError
+from diffusion.experiments.execution import CRASH_ENV, LOG_ENV, run_experiment
+from diffusion.experiments.plan import make_plan, seed_sequence
+from diffusion.experiments.results import load_results
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -307,7 +307,7 @@ def test_killed_worker(tmp_path, monkeypatch, reference_run):
 @pytest.mark.integration
 def test_command_on_the_default_experiment(tmp_path):
     out = tmp_path / "thon_dong"
-    proc = subprocess.run([PY, "-m", "diffusion.cli", "run", str(ROOT / "experiments" / "thon_dong.toml"),
+    proc = subprocess.run([PY, "-m", "diffusion", "run", str(ROOT / "experiments" / "thon_dong.toml"),
                            "--out", str(out), "-q"], check=False, capture_output=True, text=True, timeout=300,
                           cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -319,7 +319,7 @@ def test_command_on_the_default_experiment(tmp_path):
     gain = s[(s.scenario == "smart_hamlet") & (s.outcome == "diff.final.share_services")]["median"].iloc[0]
     assert gain > 0
     try:
-        import diffusion.report  # noqa: F401  (written by the presentation layer)
+        import diffusion.presentation.report  # noqa: F401  (written by the presentation layer)
     except ModuleNotFoundError:
         return
     assert list((out / "charts").glob("adoption_*.png")), "no adoption chart"

@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 from diffusion import AdoptionModel, DigitalTeams
-from diffusion.agents import Household
-from diffusion.dynamics import SMARTPHONE
-from diffusion.outputs import INDICATORS, metric_names
+from diffusion.model.agents import Household
+from diffusion.model.dynamics import SMARTPHONE
+from diffusion.model.outputs import INDICATORS, metric_names
 
 
 def test_is_a_mesa_model_with_step_and_run():

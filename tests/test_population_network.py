@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from diffusion import AdoptionModel, ModelParams, ParameterError
-from diffusion.network import build_network
-from diffusion.population import build_population, income_sigma
-from diffusion.sources import place, places
+from diffusion.model.network import build_network
+from diffusion.model.population import build_population, income_sigma
+from diffusion.foundation.sources import place, places
 
 
 def rng(seed=0):
@@ -166,7 +166,7 @@ def test_neighbour_ids_concatenate_the_rows_of_the_adjacency():
     repeated households and an empty list included)."""
     import scipy.sparse as sp
 
-    from diffusion.network import Network
+    from diffusion.model.network import Network
 
     rng = np.random.default_rng(3)
     for _ in range(200):

@@ -5,8 +5,8 @@ import dataclasses
 import pytest
 
 from diffusion import ModelParams
-from diffusion.params import PRODUCTS, ProductParams
-from diffusion.sources import _read_csv, observations, places, targets
+from diffusion.model.params import PRODUCTS, ProductParams
+from diffusion.foundation.sources import _read_csv, observations, places, targets
 
 NON_NUMERIC = {"mechanism", "network", "homogeneous", "initial_adoption", "active_products", "products"}
 

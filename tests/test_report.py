@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from diffusion.report import report_main, summary_rows, write_report
+from diffusion.presentation.report import report_main, summary_rows, write_report
 
 
 def _limit_charts(folder: Path, charts: list[str], language: str | None = None) -> None:

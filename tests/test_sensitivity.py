@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from diffusion.config import load_config, load_config_text
-from diffusion.errors import ConfigError
-from diffusion.sensitivity import analyse_function, make_design, run_sensitivity, validate_sensitivity
+from diffusion.experiments.config import load_config, load_config_text
+from diffusion.foundation.errors import ConfigError
+from diffusion.analyses.sensitivity import analyse_function, make_design, run_sensitivity, validate_sensitivity
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -300,7 +300,7 @@ def test_morris_on_the_model_and_cli(tmp_path):
     text = config_text(months=6).replace('method = "sobol"\nn = 16', 'method = "morris"\ntrajectories = 6')
     path = tmp_path / "morris.toml"
     path.write_text(text, encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "diffusion.sensitivity", str(path), "--out", str(tmp_path / "m"),
+    proc = subprocess.run([sys.executable, "-m", "diffusion", "sensitivity", str(path), "--out", str(tmp_path / "m"),
                            "--workers", "0", "-q"], check=False, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     m = pd.read_csv(tmp_path / "m" / "sensitivity" / "morris.csv")
@@ -308,6 +308,6 @@ def test_morris_on_the_model_and_cli(tmp_path):
     assert spend["mu_star"].idxmax() == "team_members"
     assert spend.loc["placebo", "mu_star"] == 0.0
     assert (tmp_path / "m" / "charts" / "morris.png").exists()
-    bad = subprocess.run([sys.executable, "-m", "diffusion.sensitivity", str(tmp_path / "missing.toml"), "-q"],
+    bad = subprocess.run([sys.executable, "-m", "diffusion", "sensitivity", str(tmp_path / "missing.toml"), "-q"],
                          check=False, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "missing.toml" in bad.stderr

@@ -1,0 +1,226 @@
+"""Seeded random streams, one per random process, from a numpy SeedSequence.
+
+Every random process in a run (population synthesis, network, adoption of each product, churn, member
+uptake, thresholds, visit targeting, rollout order) has its own child stream with a fixed position in
+the run's SeedSequence, so switching a lever on never shifts another process's numbers (common random
+numbers across scenarios).
+
+The monthly decisions use *counter-based* uniforms: the draw for household ``i`` in month ``t`` of a
+process is a SplitMix64 hash of (process key, t, i). It is the same whatever else happens in the run and
+can be computed for only the households that need one, which keeps the monthly step cheap.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Fixed positions of each process's child stream in the run's SeedSequence. Append only: changing a
+#: position changes every result.
+PROCESSES: tuple[str, ...] = (
+    "population",
+    "network",
+    "initial",
+    "thresholds",
+    "adopt.smartphone",
+    "adopt.mobile_data",
+    "adopt.fibre",
+    "adopt.services",
+    "churn.smartphone",
+    "churn.mobile_data",
+    "churn.fibre",
+    "churn.services",
+    "members",
+    "visits",
+    "rollout",
+    "mesa",
+    "payments",
+    "wake.churn.smartphone",
+    "wake.churn.mobile_data",
+    "wake.churn.fibre",
+    "wake.churn.services",
+    "wake.members",
+    "wake.adopt.smartphone",
+    "wake.adopt.mobile_data",
+    "wake.adopt.fibre",
+    "wake.adopt.services",
+    "outreach.smartphone",
+    "outreach.mobile_data",
+    "outreach.fibre",
+    "outreach.services",
+    "wake.outreach.smartphone",
+    "wake.outreach.mobile_data",
+    "wake.outreach.fibre",
+    "wake.outreach.services",
+)
+
+_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+
+
+def as_seed_sequence(seed) -> np.random.SeedSequence:
+    """Turn an int, a SeedSequence or None (fresh entropy) into a SeedSequence."""
+    if isinstance(seed, np.random.SeedSequence):
+        return seed
+    if seed is None:
+        return np.random.SeedSequence()
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or int(seed) < 0:
+        from diffusion.foundation.errors import ParameterError
+
+        raise ParameterError("seed", seed, "a whole number >= 0, a numpy SeedSequence, or None")
+    return np.random.SeedSequence(int(seed))
+
+
+class Streams:
+    """The random streams of one run.
+
+    Args:
+        seed: an int, a ``numpy.random.SeedSequence`` (as spawned by the experiment layer) or None.
+    """
+
+    def __init__(self, seed=None):
+        self.seed_sequence = as_seed_sequence(seed)
+        self._children = {
+            name: np.random.SeedSequence(
+                self.seed_sequence.entropy,
+                spawn_key=tuple(self.seed_sequence.spawn_key) + (k,),
+                pool_size=self.seed_sequence.pool_size,
+            )
+            for k, name in enumerate(PROCESSES)
+        }
+        self._keys = {
+            name: np.uint64(ss.generate_state(1, np.uint64)[0]) for name, ss in self._children.items()
+        }
+        self.layout = None
+
+    @classmethod
+    def stack(cls, streams: list[Streams], layout) -> Streams:
+        """The streams of several stacked runs (see ``population.RunLayout``): each household draws from
+        its own run's streams at its index within that run, so a stacked run draws exactly the numbers
+        it draws alone. Counter-based draws only (``uniforms``); generators belong to single runs."""
+        out = cls.__new__(cls)
+        out.seed_sequence = None
+        out._children = {}
+        out._keys = {name: np.array([s._keys[name] for s in streams], dtype=np.uint64) for name in PROCESSES}
+        out.layout = layout
+        # counter of household i in month 0 (its index within its run, plus one) and the month stride
+        out._local = (np.arange(layout.run.shape[0]) - layout.offsets[layout.run] + 1).astype(np.uint64)
+        same = bool(np.all(layout.sizes == layout.sizes[0]))
+        out._stride = np.uint64(layout.sizes[0]) if same else layout.sizes.astype(np.uint64)
+        return out
+
+    def generator(self, process: str) -> np.random.Generator:
+        """A fresh numpy Generator for ``process`` (same numbers every time it is asked for)."""
+        if self.layout is not None:
+            raise RuntimeError("stacked runs draw counter-based uniforms only; use each run's own Streams")
+        return np.random.default_rng(self._children[process])
+
+    def uniforms(self, process: str, month: int, index: np.ndarray, n_total: int) -> np.ndarray:
+        """Counter-based uniforms in [0, 1) for households ``index`` in ``month`` of ``process``.
+
+        The value for a household depends only on the run's seed, the process, the month and the
+        household, never on which other households are drawn for.
+        """
+        if self.layout is not None:
+            idx = np.asarray(index, dtype=np.int64)
+            r = self.layout.run[idx]
+            stride = self._stride if self._stride.ndim == 0 else self._stride[r]
+            counter = self._local[idx]
+            counter += np.uint64(month) * stride
+            return splitmix_bits(self._keys[process][r], counter).astype(np.float64) * _TO_UNIT
+        counter = np.asarray(index, dtype=np.int64).astype(np.uint64, copy=True)
+        counter += np.uint64(month) * np.uint64(n_total) + np.uint64(1)
+        return splitmix_bits(self._keys[process], counter).astype(np.float64) * _TO_UNIT
+
+
+_TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
+
+
+class WakeChain:
+    """Months at which each household's Bernoulli(p) trial of a monthly event succeeds.
+
+    An event that happens with probability at most ``p`` per household per month (adopting a product,
+    giving one up, a further member starting to use a phone) is simulated by drawing the gaps between
+    successes of the monthly Bernoulli(p) trials (geometric, from the ``wake.<process>`` stream keyed by
+    household and month) instead of a uniform for every household every month. At a success the caller
+    accepts the event with probability P_i / p. This is the same process in law; it depends only on the
+    seed, the process and ``p`` (a function of the parameters, never of the levers or the state), so
+    common random numbers across scenarios hold exactly. A month costs one comparison per household and
+    the rest in proportion to the households whose trial succeeds.
+
+    A household for which the event cannot happen any more (a smartphone that is never given up) can be
+    ``park``-ed: its chain stops moving, which saves the work and changes no number, because its
+    successes would all have been turned down. ``unpark`` restarts a parked chain from the current month
+    (the gaps are memoryless, so this is the same process in law).
+
+    Args:
+        streams: the run's streams.
+        process: the process name (its stream is ``wake.<process>``).
+        p: the bound on the monthly probability, 0..1; for stacked runs one bound per run.
+        n: households.
+        horizon: the last month that will be simulated.
+        run: for stacked runs, the run of each household (``RunLayout.run``).
+    """
+
+    def __init__(self, streams: Streams, process: str, p, n: int, horizon: int, run: np.ndarray | None = None):
+        self.streams, self.process, self.n, self.horizon = streams, process, n, int(horizon)
+        p = np.asarray(p, dtype=np.float64)
+        self.p = float(p.max())
+        if p.ndim:  # one bound per run, kept per household
+            p = p[run]
+        self._p = p
+        with np.errstate(divide="ignore"):
+            self._log_q = np.log1p(-np.minimum(p, 1.0))
+        self._interior = bool(np.all((p > 0) & (p < 1)))  # no bound of 0 or 1
+        #: the month of a parked chain (never reached; horizon + 1 means no success within the run)
+        self.parked = self.horizon + 2
+        # the smallest type that holds every month (a month's pass over all households reads this array)
+        dtype = next(d for d in (np.uint8, np.int16, np.int32) if self.parked <= np.iinfo(d).max)
+        self.next = self._next(0, np.arange(n)).astype(dtype)
+
+    def _next(self, t: int, idx: np.ndarray) -> np.ndarray:
+        """The next month after t at which each household's trial succeeds (horizon + 1: not in the run)."""
+        if self.p <= 0 or idx.size == 0:
+            return np.full(idx.size, self.horizon + 1, dtype=np.int64)
+        u = self.streams.uniforms(f"wake.{self.process}", t, idx, self.n)
+        log_q = self._log_q if self._log_q.ndim == 0 else self._log_q[idx]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gap = 1.0 + np.floor(np.log1p(-u) / log_q)
+        if not self._interior:
+            p = self._p if self._p.ndim == 0 else self._p[idx]
+            gap = np.where(p >= 1, 1.0, np.where(p <= 0, self.horizon + 1, gap))
+        return np.minimum(t + gap, self.horizon + 1).astype(np.int64)
+
+    def park(self, idx: np.ndarray) -> None:
+        """Stop the chains of households ``idx``."""
+        self.next[idx] = self.parked
+
+    def unpark(self, t: int, idx: np.ndarray) -> None:
+        """Restart, after month t, the chains of those of households ``idx`` that are parked."""
+        idx = idx[self.next[idx] == self.parked]
+        if idx.size:
+            self.next[idx] = self._next(t, idx)
+
+    def due(self, t: int) -> np.ndarray:
+        """Households (sorted ids) whose trial succeeds in month t; their chains move on."""
+        idx = np.flatnonzero(self.next == t)
+        if idx.size:
+            self.next[idx] = self._next(t, idx)
+        return idx
+
+
+def splitmix_bits(key: np.uint64, counter: np.ndarray) -> np.ndarray:
+    """SplitMix64 output for stream ``key`` at positions ``counter`` (consumed), top 53 bits."""
+    x = np.asarray(counter, dtype=np.uint64)
+    if x.ndim == 0:  # scalar arithmetic would warn on the intended wrap-around; arrays wrap silently
+        x = x.reshape(1)
+    x *= _GAMMA
+    x += key
+    x ^= x >> np.uint64(30)
+    x *= _M1
+    x ^= x >> np.uint64(27)
+    x *= _M2
+    x ^= x >> np.uint64(31)
+    x >>= np.uint64(11)
+    return x
+

@@ -1,0 +1,496 @@
+"""The monthly step: vectorised adoption, churn and member uptake over the household state arrays.
+
+Mechanism (default "hazard"): a household that lacks a product and is ready for it adopts this month
+with probability P = 1 - exp(-lambda / 12), where
+
+    lambda = (p + q*s + o*v) * a * r          (per year)
+
+s is the share of its network neighbours using the product, v its outreach exposure (1 just after a
+team visit, halving every ``exposure_half_life_months``; a public access point keeps a floor under it),
+a its affordability and r its readiness. Under the "threshold" mechanism q*s is replaced by
+``threshold_rate_per_year`` once s reaches the household's own threshold, and a ``never_adopt_share`` of
+households never adopt.
+
+Affordability a = (1 + exp(-k*c50)) / (1 + exp(k*(c - c50))) is a logistic of the cost share
+c = (net price / amortisation months + net monthly fee) / household income per month, scaled so that
+a = 1 for a free product. Prices and fees fall at ``price_decline_per_year``. Readiness
+r = 1 - w + w*skill for a product with skill weight w, and 0 where a prerequisite is missing:
+
+    mobile data: a smartphone and mobile coverage in the hamlet
+    fibre:       fibre brought to the hamlet
+    services:    a smartphone and internet (mobile data or fibre)
+
+**The update is synchronous**: every decision in month t reads the state at the start of month t (after
+the levers' actions of that month, such as team visits); all changes are applied together at the end of
+the month. A household that adopts a smartphone in month t can take mobile data from month t + 1. A
+household whose last internet connection lapses stops using services that need it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from diffusion.foundation.calendar import DT_YEARS
+from diffusion.model.params import PRODUCTS, ModelParams
+from diffusion.model.population import Population
+from diffusion.foundation.randomness import Streams, WakeChain
+
+SMARTPHONE, MOBILE, FIBRE, SERVICES = range(4)
+
+
+@dataclass
+class State:
+    """Dynamic household state. ``adopted[k]`` is product k's use (PRODUCTS order)."""
+
+    adopted: np.ndarray  # (4, n) bool
+    phone_users: np.ndarray  # (n,) int16, working-age members using a smartphone
+    skill: np.ndarray  # (n,) float32, 0..1
+    exposure: np.ndarray  # (n,) float32, 0..1
+    last_visit: np.ndarray  # (n,) int32, month index of the last team visit (-1: never)
+    threshold: np.ndarray | None = None  # (4, n) float32, threshold mechanism only
+    never: np.ndarray | None = None  # (4, n) bool, threshold mechanism only
+
+    def copy(self) -> State:
+        return State(
+            **{k: (None if v is None else v.copy()) for k, v in self.__dict__.items()}
+        )
+
+    @classmethod
+    def stack(cls, states: list[State]) -> State:
+        """The states of several runs, one after the other (see ``population.RunLayout``)."""
+        out = {}
+        for k, v in states[0].__dict__.items():
+            if v is None:
+                out[k] = None
+            else:
+                out[k] = np.concatenate([getattr(s, k) for s in states], axis=v.ndim - 1)
+        return cls(**out)
+
+
+@dataclass
+class MonthEffects:
+    """What the levers make of one month, read by the step.
+
+    Attributes:
+        price_subsidy: product index -> VND off the one-off price, per household (n,).
+        fee_discount: product index -> VND off the monthly fee, per household (n,).
+        mobile_coverage, fibre_ready: per hamlet, bool.
+        awareness: per household floor under the outreach exposure (0..1), or None.
+
+    Levers add to the subsidies and discounts with ``add``, which never changes an array in place, so a
+    lever may hand over an array it keeps from month to month.
+    """
+
+    mobile_coverage: np.ndarray
+    fibre_ready: np.ndarray
+    price_subsidy: dict[int, np.ndarray] = field(default_factory=dict)
+    fee_discount: dict[int, np.ndarray] = field(default_factory=dict)
+    awareness: np.ndarray | None = None
+
+    def add(self, table: dict[int, np.ndarray], k: int, values: np.ndarray) -> None:
+        """Add per-household VND ``values`` to product k's entry of ``price_subsidy`` or ``fee_discount``."""
+        current = table.get(k)
+        table[k] = values if current is None else current + values
+
+
+@dataclass
+class StepResult:
+    """What changed in the month.
+
+    Attributes:
+        adopted, lapsed: product index -> ids of households that took it up / gave it up.
+        touched: ids (each once, in no particular order) of every household whose products or smartphone
+            users may have changed.
+        before, after: (4, len(touched)) product use of the touched households before / after the month.
+        users_before, users_after: their working-age smartphone users before / after.
+    """
+
+    adopted: dict[int, np.ndarray]
+    lapsed: dict[int, np.ndarray]
+    touched: np.ndarray
+    before: np.ndarray
+    after: np.ndarray
+    users_before: np.ndarray
+    users_after: np.ndarray
+
+
+def use_codes(adopted: np.ndarray) -> np.ndarray:
+    """One code per household with a bit per product (smartphone 1, mobile 2, fibre 4, services 8)."""
+    a = adopted.view(np.uint8)
+    code = a[MOBILE] << 1
+    code |= a[SMARTPHONE]
+    code |= a[FIBRE] << 2
+    code |= a[SERVICES] << 3
+    return code
+
+
+class Dynamics:
+    """The step for one population, network and parameter set, or for several stacked runs.
+
+    Args:
+        params: the run's parameters, or one ModelParams per run when runs are stacked (``layout``).
+        layout: ``population.RunLayout`` of stacked runs (None: one run). Stacked runs may differ in any
+            number of the parameters but must share the mechanism, the active products and ``homogeneous``.
+        outreach: whether a lever can give households an outreach exposure (``Lever.raises_exposure``);
+            without, exposure stays 0 and the outreach term o*v is not simulated at all.
+    """
+
+    def __init__(self, params: ModelParams | list[ModelParams], pop: Population, network, streams: Streams,
+                 horizon: int, layout=None, outreach: bool = False):
+        runs = list(params) if isinstance(params, list | tuple) else [params]
+        params = runs[0]
+        for other in runs[1:]:
+            for name in ("mechanism", "active_products", "homogeneous"):
+                if getattr(other, name) != getattr(params, name):
+                    raise ValueError(f"stacked runs must share {name!r}")
+        self.params = params
+        self.B = len(runs)
+        self.run = None if self.B == 1 else layout.run
+        self.pop = pop
+        self.network = network
+        self.streams = streams
+        self.n = pop.n
+        self.active = [PRODUCTS.index(p) for p in PRODUCTS if p in params.active_products]
+
+        def product(attr: str) -> np.ndarray:  # (4 products, runs)
+            return np.array([[getattr(prm.products[p], attr) for prm in runs] for p in PRODUCTS], dtype=np.float64)
+
+        def scalar(attr: str) -> np.ndarray:  # (runs,)
+            return np.array([getattr(prm, attr) for prm in runs], dtype=np.float64)
+
+        self.p, self.q, self.o = product("p"), product("q"), product("o")
+        self.price, self.fee = product("price_vnd"), product("monthly_fee_vnd")
+        self.churn, self.skill_weight = product("churn_per_year"), product("skill_weight")
+        if params.homogeneous:
+            self.price[:] = 0.0
+            self.fee[:] = 0.0
+            self.churn[:] = 0.0
+        # per product, in any run (Python bools, read every month)
+        self.has_cost = [bool(x) for x in (self.price > 0).any(axis=1) | (self.fee > 0).any(axis=1)]
+        self._skilled = [bool(x) for x in (self.skill_weight > 0).any(axis=1)]
+        self._churns = [bool(x) for x in (self.churn > 0).any(axis=1)]
+        self.hh_income = pop.household_income
+        self.aff_k, self.aff_c50 = scalar("affordability_slope"), scalar("affordability_midpoint")
+        self._aff_scale = 1.0 + np.exp(-self.aff_k * self.aff_c50)
+        self.amortisation = scalar("amortisation_months")
+        self.price_decline = scalar("price_decline_per_year")
+        self.churn_multiplier = scalar("churn_unaffordable_multiplier")
+        self.threshold_rate = scalar("threshold_rate_per_year")
+        self.decay = 0.5 ** (1.0 / scalar("exposure_half_life_months"))
+        self.skill_growth = 1.0 - np.exp(-scalar("skill_growth_per_year") * DT_YEARS)
+        self.member_prob = 1.0 - np.exp(-scalar("member_uptake_per_year") * DT_YEARS)
+        self._grows = bool((self.skill_growth > 0).any())
+        # float32 factors of the whole-population updates (per household for stacked runs)
+        self._decay = self._per_household32(self.decay)
+        self._skill_growth = self._per_household32(self.skill_growth)
+        # Upper bounds of the monthly probabilities (see ``step``), with a hair of slack for rounding.
+        social_max = self.q if params.mechanism == "hazard" else np.broadcast_to(self.threshold_rate, self.q.shape)
+        self._reach = (self.p + social_max) * (1 + 1e-9)  # the first source's rate with s = 1, per year
+        self.p_max = -np.expm1(-self._reach * DT_YEARS)
+        self.o_max = -np.expm1(-self.o * (1 + 1e-9) * DT_YEARS)
+        costly = (self.price > 0) | (self.fee > 0)  # per product and run
+        churn_max = self.churn * np.where(costly, 1.0 + self.churn_multiplier, 1.0)
+        self.churn_max = -np.expm1(-churn_max * (1 + 1e-9) * DT_YEARS)
+        self._slot = np.zeros(self.n, dtype=np.int32)  # scratch of ``_distinct``
+        # every monthly event as chains of successes of its bounding Bernoulli trial (see WakeChain)
+        # A household either lacks product k (it may adopt) or has it (it may give it up), so one chain
+        # per product, bounded by the larger of the two probabilities, serves both events.
+        self.bound = np.maximum(self.p_max, np.where(self.churn > 0, self.churn_max, 0.0))
+        self.wake = {k: WakeChain(streams, f"adopt.{PRODUCTS[k]}", self._chain_bound(self.bound[k]), self.n, horizon,
+                                  self.run) for k in self.active}
+        self.member_wake = WakeChain(streams, "members", self._chain_bound(self.member_prob), self.n, horizon, self.run)
+        # the outreach term o*v*a*r as events of its own, with chains bounded by o (only where exposure can arise)
+        self._exposed = outreach
+        self.outreach = {k: WakeChain(streams, f"outreach.{PRODUCTS[k]}", self._chain_bound(self.o_max[k]), self.n,
+                                      horizon, self.run)
+                         for k in self.active if outreach and (self.o[k] > 0).any()}
+        # A smartphone is never given up where its churn is 0 (per household for stacked runs); see ``settle``.
+        kept = self.churn[SMARTPHONE] == 0
+        self._phone_kept = bool(kept[0]) if self.B == 1 else kept[self.run]
+        self._any_kept = bool(kept.any())
+
+    def _chain_bound(self, x: np.ndarray):
+        return float(x[0]) if self.B == 1 else x
+
+    def _per_household32(self, x: np.ndarray):
+        return np.float32(x[0]) if self.B == 1 else x[self.run].astype(np.float32)
+
+    def runs_of(self, idx: np.ndarray) -> np.ndarray | None:
+        """The runs of households ``idx`` (None for a single run), for ``at``."""
+        return None if self.B == 1 else self.run[idx]
+
+    @staticmethod
+    def at(x: np.ndarray, r: np.ndarray | None):
+        """A per-run value for households of runs ``r`` (from ``runs_of``; the value itself for one run)."""
+        return x[0] if r is None else x[r]
+
+    def settle(self, state: State, t: int, idx: np.ndarray | None = None) -> None:
+        """Park the chains of households ``idx`` whose events cannot happen any more and, for all households
+        (``idx`` None: at creation, and after the state arrays were edited by hand, through
+        ``AdoptionModel.refresh``), restart those that can happen again. A smartphone that is never given up (churn 0)
+        needs no more adoption trials, and a household whose working-age members all use a smartphone (or
+        that has none) needs no more further-member trials. Parking changes no number (see ``WakeChain``)."""
+        if SMARTPHONE not in self.active:
+            return
+        ids = np.arange(self.n) if idx is None else idx
+        kept = self._phone_kept if self.B == 1 else self._phone_kept[ids]
+        kept = state.adopted[SMARTPHONE, ids] & kept
+        wa = self.pop.working_age[ids]
+        full = (wa == 0) | (kept & (state.phone_users[ids] >= wa))
+        phones = [self.wake[SMARTPHONE]] + ([self.outreach[SMARTPHONE]] if SMARTPHONE in self.outreach else [])
+        for chain in phones:
+            chain.park(ids[kept])
+        self.member_wake.park(ids[full])
+        if idx is None:
+            for chain in phones:
+                chain.unpark(t, ids[~kept])
+            self.member_wake.unpark(t, ids[~full])
+
+    def neighbour_share(self, k: int, idx: np.ndarray, state: State) -> np.ndarray:
+        """Share of the neighbours of households ``idx`` who use product k (start-of-month state), counted
+        for those households only: it is asked for the few whose trial succeeds."""
+        return self.network.share_of(idx, state.adopted[k])
+
+    # ----------------------------------------------------------- pieces
+    def price_factor(self, t: int) -> np.ndarray:
+        """Prices at month t relative to the start month, per run."""
+        return np.exp(-self.price_decline * t * DT_YEARS)
+
+    def cost_share(self, k: int, idx: np.ndarray, t: int, effects: MonthEffects | None,
+                   r: np.ndarray | None) -> np.ndarray:
+        """Net cost of product k per month as a share of household income, for households idx of runs r
+        (``runs_of(idx)``)."""
+        f = self.price_factor(t)
+        if r is None:
+            price, fee = self.price[k, 0] * f[0], self.fee[k, 0] * f[0]
+        else:
+            price = (self.price[k] * f)[r]
+            fee = (self.fee[k] * f)[r]
+        if effects is not None:
+            if k in effects.price_subsidy:
+                price = np.maximum(price - effects.price_subsidy[k][idx], 0.0)
+            if k in effects.fee_discount:
+                fee = np.maximum(fee - effects.fee_discount[k][idx], 0.0)
+        return (price / self.at(self.amortisation, r) + fee) / self.hh_income[idx]
+
+    def affordability(self, c: np.ndarray, r: np.ndarray | None) -> np.ndarray:
+        """a(c) in (0, 1] for cost shares c of households of runs r (see ``runs_of``), 1 for a free product
+        (see module docstring)."""
+        k, c50 = self.at(self.aff_k, r), self.at(self.aff_c50, r)
+        z = np.minimum(k * (c - c50), 700.0)
+        return self.at(self._aff_scale, r) / (1.0 + np.exp(z))
+
+    def conditions(self, k: int, idx: np.ndarray, t: int, effects: MonthEffects, state: State,
+                   r: np.ndarray | None):
+        """a * r of households ``idx`` of runs r (``runs_of(idx)``) that are ready for product k: their
+        affordability times the skill part of their readiness, 1 - w + w*skill (see module docstring)."""
+        f = 1.0
+        if self.has_cost[k]:
+            f = self.affordability(self.cost_share(k, idx, t, effects, r), r)
+        if self._skilled[k]:
+            w = self.at(self.skill_weight[k], r)
+            f = f * (1.0 - w + w * state.skill[idx])
+        return f
+
+    def ready(self, k: int, state: State, effects: MonthEffects, idx: np.ndarray | None = None) -> np.ndarray:
+        """Which of households ``idx`` (default: all) lack product k and have its prerequisites and
+        infrastructure (a bool array aligned with idx)."""
+        a = state.adopted
+        sel = slice(None) if idx is None else idx
+        ok = ~a[k, sel]
+        if k == MOBILE:
+            ok &= a[SMARTPHONE, sel]
+            if not effects.mobile_coverage.all():
+                ok &= effects.mobile_coverage[self.pop.hamlet[sel]]
+        elif k == FIBRE:
+            if not effects.fibre_ready.all():
+                ok &= effects.fibre_ready[self.pop.hamlet[sel]]
+        elif k == SERVICES:
+            ok &= a[SMARTPHONE, sel] & (a[MOBILE, sel] | a[FIBRE, sel])
+        if state.never is not None:
+            ok &= ~state.never[k, sel]
+        return ok
+
+    # ----------------------------------------------------------- the step
+    def step(self, state: State, t: int, effects: MonthEffects) -> StepResult:
+        """Advance ``state`` by month ``t`` (1-based index of the month being simulated), in place.
+
+        Implementation note (thinning): lambda is the sum of two sources, (p + social)*a*r and o*v*a*r,
+        simulated as independent events; a household adopts when either fires, with probability
+        1 - (1 - P_1)(1 - P_2) = 1 - exp(-lambda/12), so this is the hazard model in law. Each source is
+        bounded, because s, v, a and r are all at most 1: the first by p + max(social), the second by o,
+        giving monthly bounds P_max. Each is simulated as a ``WakeChain`` of successes of its
+        Bernoulli(P_max) trial, and a household whose trial succeeds in month t adopts with probability
+        P / P_max, computed from the state at the start of the month; the neighbour share, affordability
+        and readiness are computed only for those few households. The outreach source is simulated only
+        when a lever can give households an exposure (``Lever.raises_exposure``): without one, v = 0 and it
+        never fires. The bounds depend on the parameters alone, never on the levers' settings or the
+        state, so scenarios share their random numbers exactly: the trials of the first source are the
+        same with or without teams, and those of the outreach source the same for any team settings.
+        Giving a product up shares the product's first chain (a household either lacks the product or
+        has it); further smartphone users have their own chain.
+        """
+        n = self.n
+        a = state.adopted
+        at = self.at
+        adopted: dict[int, np.ndarray] = {}
+        lapsed: dict[int, np.ndarray] = {}
+        due_users: dict[int, np.ndarray] = {}
+        for k in self.active:
+            due = self.wake[k].due(t)
+            if self._churns[k]:
+                due_users[k] = due[a[k, due]]
+            sub = due[self.ready(k, state, effects, due)]
+            if sub.size == 0:
+                adopted[k] = sub
+                continue
+            # conditional on a success of the bounding trial, adopt with probability P / bound
+            r = self.runs_of(sub)
+            us = self.streams.uniforms(f"adopt.{PRODUCTS[k]}", t, sub, n) * at(self.bound[k], r)
+            c = self.conditions(k, sub, t, effects, state, r)
+            # Only a draw under the probability with every neighbour using the product (s = 1) can be an
+            # adoption, so neighbours are counted for those households alone; the outcome is the same.
+            near = us < -np.expm1(-at(self._reach[k], r) * c * DT_YEARS)
+            sub, us = sub[near], us[near]
+            if r is not None:
+                r = r[near]
+            if np.ndim(c):
+                c = c[near]
+            s = self.neighbour_share(k, sub, state)
+            if self.params.mechanism == "hazard":
+                social = at(self.q[k], r) * s
+            else:
+                social = at(self.threshold_rate, r) * (s >= state.threshold[k, sub])
+            lam = (at(self.p[k], r) + social) * c
+            adopted[k] = sub[us < -np.expm1(-lam * DT_YEARS)]
+        for k, chain in self.outreach.items():
+            reached = self._outreach(k, chain.due(t), t, state, effects)
+            if reached.size:
+                adopted[k] = np.union1d(adopted[k], reached)
+        for k, sub in due_users.items():
+            r = self.runs_of(sub)
+            us = self.streams.uniforms(f"churn.{PRODUCTS[k]}", t, sub, n) * at(self.bound[k], r)
+            lam = at(self.churn[k], r)
+            if self.has_cost[k] and sub.size:
+                aff = self.affordability(self.cost_share(k, sub, t, effects, r), r)
+                lam = lam * (1.0 + at(self.churn_multiplier, r) * (1.0 - aff))
+            lapsed[k] = sub[us < -np.expm1(-lam * DT_YEARS)]
+        # further working-age members start using a smartphone
+        grow = np.empty(0, dtype=np.int64)
+        if SMARTPHONE in self.active:
+            due = self.member_wake.due(t)
+            sub = due[a[SMARTPHONE, due] & (state.phone_users[due] < self.pop.working_age[due])]
+            r = self.runs_of(sub)
+            mp = at(self.member_prob, r)
+            us = self.streams.uniforms("members", t, sub, n) * mp
+            w = at(self.skill_weight[SMARTPHONE], r)
+            grow = sub[us < mp * (1.0 - w + w * state.skill[sub])]
+        # ---- apply all changes together (synchronous update)
+        touched = self._distinct(np.concatenate([grow, *adopted.values(), *lapsed.values()]))
+        before = a[:, touched]
+        users_before = state.phone_users[touched]
+        if SMARTPHONE in self.active:
+            state.phone_users[grow] += 1
+            if self._grows:
+                gap = self._skill_growth * (1.0 - state.skill)
+                gap *= a[SMARTPHONE]
+                state.skill += gap
+        for k, idx in adopted.items():
+            a[k, idx] = True
+        for k, idx in lapsed.items():
+            a[k, idx] = False
+        if SMARTPHONE in adopted:
+            new = adopted[SMARTPHONE]
+            state.phone_users[new] = np.minimum(1, self.pop.working_age[new])
+        if SMARTPHONE in self.active and self._any_kept:
+            self.settle(state, t, np.concatenate([adopted[SMARTPHONE], grow]))
+        # giving up a smartphone, mobile data or fibre may take away a prerequisite (services need nothing;
+        # a household listed twice is harmless)
+        broken = [ids for k, ids in lapsed.items() if k != SERVICES and ids.size]
+        if broken:
+            self.enforce_prerequisites(state, np.concatenate(broken))
+        after = a[:, touched]
+        return StepResult(adopted, lapsed, touched, before, after, users_before, state.phone_users[touched])
+
+    def _outreach(self, k: int, due: np.ndarray, t: int, state: State, effects: MonthEffects) -> np.ndarray:
+        """Which of households ``due`` (whose outreach trial for product k succeeds) adopt it through the
+        outreach term: with probability (1 - exp(-o*v*a*r/12)) / o_max."""
+        v = state.exposure[due]
+        if effects.awareness is not None:
+            v = np.maximum(v, effects.awareness[due])
+        exposed = v > 0
+        due, v = due[exposed], v[exposed]
+        ok = self.ready(k, state, effects, due)
+        sub, v = due[ok], v[ok]
+        if sub.size == 0:
+            return sub
+        r = self.runs_of(sub)
+        us = self.streams.uniforms(f"outreach.{PRODUCTS[k]}", t, sub, self.n) * self.at(self.o_max[k], r)
+        lam = self.at(self.o[k], r) * v * self.conditions(k, sub, t, effects, state, r)
+        return sub[us < -np.expm1(-lam * DT_YEARS)]
+
+    def _distinct(self, ids: np.ndarray) -> np.ndarray:
+        """Each of ``ids`` once, in time proportional to their number: every id writes its position into a
+        scratch array, and one write per id survives whatever the order of the writes, so an id is kept at
+        exactly the one position that reads back its own."""
+        pos = np.arange(ids.size, dtype=np.int32)
+        self._slot[ids] = pos
+        return ids[self._slot[ids] == pos]
+
+    def enforce_prerequisites(self, state: State, idx: np.ndarray | None = None) -> None:
+        """Drop uses whose prerequisite lapsed (services without internet, and so on), for households
+        ``idx`` (default all)."""
+        a = state.adopted
+        if idx is None:
+            idx = np.arange(self.n)
+        phone = a[SMARTPHONE, idx]
+        a[MOBILE, idx] &= phone
+        a[SERVICES, idx] &= phone & (a[MOBILE, idx] | a[FIBRE, idx])
+        state.phone_users[idx[~phone]] = 0
+
+    def end_of_month(self, state: State) -> None:
+        """Exposure decays with its half-life (where a lever can give exposure; without one it stays 0)."""
+        if self._exposed:
+            state.exposure *= self._decay
+
+
+def initial_state(
+    params: ModelParams, pop: Population, streams: Streams, effects: MonthEffects
+) -> State:
+    """The state at the start month: initial adoption, skill, thresholds."""
+    from diffusion.model.population import initial_adoption
+
+    eligible = {
+        "smartphone": np.ones(pop.n, dtype=bool),
+        "mobile_data": effects.mobile_coverage[pop.hamlet],
+        "fibre": effects.fibre_ready[pop.hamlet],
+        "services": np.ones(pop.n, dtype=bool),
+    }
+    rng = streams.generator("initial")
+    init = initial_adoption(pop, params, rng, eligible)
+    adopted = np.stack([init[p] for p in PRODUCTS])
+    phone_users = np.zeros(pop.n, dtype=np.int16)
+    has = adopted[SMARTPHONE] & (pop.working_age > 0)
+    # Working-age members of a smartphone household who already use one: at least the first,
+    # each further one with probability 0.8 (assumption).
+    extra = rng.binomial(np.maximum(pop.working_age.astype(np.int64) - 1, 0), 0.8)
+    phone_users[has] = (1 + extra[has]).astype(np.int16)
+    state = State(
+        adopted=adopted,
+        phone_users=phone_users,
+        skill=pop.skill.copy(),
+        exposure=np.zeros(pop.n, dtype=np.float32),
+        last_visit=np.full(pop.n, -1, dtype=np.int32),
+    )
+    if params.mechanism == "threshold":
+        trng = streams.generator("thresholds")
+        shape = (len(PRODUCTS), pop.n)
+        z = trng.standard_normal(shape)
+        never_u = trng.random(shape)
+        mean = params.threshold_mean - params.threshold_income_slope * (pop.income_rank - 0.5)
+        state.threshold = np.clip(mean + params.threshold_sd * z, 0.0, 1.0).astype(np.float32)
+        state.never = never_u < params.never_adopt_share
+        state.never &= ~adopted
+    return state
