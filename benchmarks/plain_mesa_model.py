@@ -68,7 +68,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's 
 from diffusion import AdoptionModel, ModelParams
 from diffusion.foundation.calendar import Calendar
 from diffusion.model.levers import DigitalTeams, InfrastructureRollout, Lever, SmartphoneSubsidy, make_lever
-from diffusion.model.params import PRODUCTS
+from diffusion.model.products import PRODUCTS
 
 #: The shipped sensitivity design; its [levers] tables are the central lever settings.
 CONFIG = Path(__file__).resolve().parents[1] / "experiments" / "sensitivity_levers.toml"

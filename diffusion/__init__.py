@@ -5,6 +5,7 @@ files, calibration and sensitivity analysis.
 """
 
 from diffusion.foundation.errors import DiffusionError, ParameterError
+from diffusion.model.adoption import AdoptionModel
 from diffusion.model.levers import (
     ConnectionSupport,
     DigitalTeams,
@@ -13,8 +14,8 @@ from diffusion.model.levers import (
     SmartphoneSubsidy,
     make_lever,
 )
-from diffusion.model.adoption import AdoptionModel
-from diffusion.model.params import PRODUCTS, ModelParams, ProductParams
+from diffusion.model.params import ModelParams, ProductParams
+from diffusion.model.products import PRODUCTS
 
 __version__ = "0.1.0"
 

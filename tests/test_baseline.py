@@ -171,8 +171,8 @@ def experiment_summary(tmp: Path) -> list:
 
 
 def sensitivity_rows() -> list:
-    from diffusion.experiments.config import load_config_text
     from diffusion.analyses.sensitivity import evaluate_task, make_design, validate_sensitivity
+    from diffusion.experiments.config import load_config_text
 
     cfg = load_config_text(SENSITIVITY, source="sens.toml")
     md = make_design(cfg, validate_sensitivity(cfg))

@@ -19,6 +19,7 @@ from matplotlib.ft2font import FT2Font
 from matplotlib.lines import Line2D
 
 from diffusion.foundation import sources
+from diffusion.foundation.strings import LANGUAGES, STRINGS, fmt_month, fmt_number, fmt_pct, tr
 from diffusion.presentation.charts import (
     additional_adopters_chart,
     adoption_by_group,
@@ -38,7 +39,6 @@ from diffusion.presentation.charts import (
     style,
 )
 from diffusion.presentation.charts.render import load_results, planned_charts
-from diffusion.presentation.charts.strings import LANGUAGES, STRINGS, fmt_month, fmt_number, fmt_pct, tr
 
 # ------------------------------------------------------------------------------------- analysis tables
 FACTORS = ("q_smartphone", "o_services", "visits_per_member", "subsidy_vnd")

@@ -19,8 +19,8 @@ from diffusion.experiments.config import (
     load_config_text,
     reference_markdown,
 )
-from diffusion.foundation.errors import ConfigError, DiffusionError
 from diffusion.experiments.plan import make_design, make_plan
+from diffusion.foundation.errors import ConfigError, DiffusionError
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPERIMENTS = sorted((ROOT / "experiments").glob("*.toml"))

@@ -7,8 +7,8 @@ import scipy.sparse as sp
 
 from diffusion import AdoptionModel, InfrastructureRollout, ModelParams
 from diffusion.model.bass import bass_model, continuous_bass, discrete_bass
-from diffusion.model.dynamics import FIBRE, MOBILE, SERVICES, SMARTPHONE
 from diffusion.model.network import Network
+from diffusion.model.products import FIBRE, MOBILE, SERVICES, SMARTPHONE
 
 
 @pytest.mark.integration

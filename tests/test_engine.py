@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from diffusion import AdoptionModel, ModelParams
+from diffusion.experiments.plan import seed_sequence
 from diffusion.model.engine import BatchRun, run_batch
 from diffusion.model.levers import make_lever
-from diffusion.experiments.plan import seed_sequence
 
 TARGETING = ("random", "non_adopters_first", "poorest_first", "elderly_first", "best_connected_first")
 

@@ -18,10 +18,10 @@ import pytest
 
 from diffusion import cli
 from diffusion.experiments.config import load_config, load_config_text
-from diffusion.foundation.errors import ConfigError
 from diffusion.experiments.execution import CRASH_ENV, LOG_ENV, run_experiment
 from diffusion.experiments.plan import make_plan, seed_sequence
 from diffusion.experiments.results import load_results
+from diffusion.foundation.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable

@@ -13,8 +13,8 @@ from diffusion import (
     SmartphoneSubsidy,
     make_lever,
 )
-from diffusion.model.dynamics import FIBRE, SMARTPHONE
 from diffusion.experiments.outcomes import additional_adopters, cost_per_additional, target_months
+from diffusion.model.products import FIBRE, SMARTPHONE
 
 
 def run(levers=(), place="commune", months=36, seed=0, **kw):

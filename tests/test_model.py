@@ -7,8 +7,8 @@ import pytest
 
 from diffusion import AdoptionModel, DigitalTeams
 from diffusion.model.agents import Household
-from diffusion.model.dynamics import SMARTPHONE
-from diffusion.model.outputs import INDICATORS, metric_names
+from diffusion.model.outputs import metric_names
+from diffusion.model.products import INDICATORS, SMARTPHONE
 
 
 def test_is_a_mesa_model_with_step_and_run():

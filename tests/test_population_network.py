@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from diffusion import AdoptionModel, ModelParams, ParameterError
+from diffusion.foundation.sources import place, places
 from diffusion.model.network import build_network
 from diffusion.model.population import build_population, income_sigma
-from diffusion.foundation.sources import place, places
 
 
 def rng(seed=0):

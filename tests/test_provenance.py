@@ -5,8 +5,9 @@ import dataclasses
 import pytest
 
 from diffusion import ModelParams
-from diffusion.model.params import PRODUCTS, ProductParams
 from diffusion.foundation.sources import _read_csv, observations, places, targets
+from diffusion.model.params import ProductParams
+from diffusion.model.products import PRODUCTS
 
 NON_NUMERIC = {"mechanism", "network", "homogeneous", "initial_adoption", "active_products", "products"}
 

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from diffusion.analyses.sensitivity import analyse_function, make_design, run_sensitivity, validate_sensitivity
 from diffusion.experiments.config import load_config, load_config_text
 from diffusion.foundation.errors import ConfigError
-from diffusion.analyses.sensitivity import analyse_function, make_design, run_sensitivity, validate_sensitivity
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -69,14 +69,23 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from diffusion.foundation.calendar import Calendar
-from diffusion.experiments.config import ExperimentConfig, LeverSpec, default_scenario, flatten_tables, key_path, load_config, validate_table
+from diffusion.experiments.config import (
+    ExperimentConfig,
+    LeverSpec,
+    default_scenario,
+    flatten_tables,
+    key_path,
+    load_config,
+    validate_table,
+)
+from diffusion.experiments.results import write_json
 from diffusion.experiments.schema import StrictModel
-from diffusion.foundation.errors import ConfigError, DiffusionError, ParameterError, did_you_mean
+from diffusion.foundation.calendar import Calendar
+from diffusion.foundation.errors import ConfigError, DiffusionError, ParameterError
+from diffusion.foundation.sources import places
+from diffusion.foundation.text import did_you_mean
 from diffusion.model.outputs import metric_names
 from diffusion.model.params import ModelParams, parameter_aliases
-from diffusion.experiments.results import write_json
-from diffusion.foundation.sources import places
 
 log = logging.getLogger(__name__)
 
@@ -787,10 +796,10 @@ def generation_table(history) -> pd.DataFrame:
 
 def _write_outputs(spec: CalibrationSpec, cfg: ExperimentConfig, out: Path, history, sim: Simulator, ex,
                    started: float, nworkers: int, state: dict[str, Any]) -> None:
+    from diffusion.experiments.results import atomic_write, git_commit, package_versions, write_parquet
     from diffusion.presentation.charts import calibration as cc
     from diffusion.presentation.charts import posterior_chart
     from diffusion.presentation.charts.style import save
-    from diffusion.experiments.results import atomic_write, git_commit, package_versions, write_parquet
 
     df, w = history.get_distribution(m=0)
     # columns are the canonical parameter keys ("smartphone.q"), as config.py's empirical draws expect

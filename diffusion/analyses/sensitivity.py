@@ -68,10 +68,11 @@ from diffusion.experiments.config import (
     scenario_params,
     validate_table,
 )
-from diffusion.experiments.schema import StrictModel, lever_settings
-from diffusion.foundation.errors import ConfigError, did_you_mean
-from diffusion.model.params import parameter_aliases
 from diffusion.experiments.plan import RunSpec, Setup, Task, cut_tasks, ppf, seed_sequence, task_size
+from diffusion.experiments.schema import StrictModel, lever_settings
+from diffusion.foundation.errors import ConfigError
+from diffusion.foundation.text import did_you_mean
+from diffusion.model.params import parameter_aliases
 
 log = logging.getLogger(__name__)
 
@@ -483,7 +484,8 @@ def _resolve_outcome(key: str, sec: OutcomeSection, cfg: ExperimentConfig, kinds
                      problems: list[tuple[str, str]]) -> Outcome | None:
     from diffusion.foundation.calendar import Calendar
     from diffusion.foundation.errors import ParameterError
-    from diffusion.model.outputs import INDICATORS, metric_names
+    from diffusion.model.outputs import metric_names
+    from diffusion.model.products import INDICATORS
 
     path = f"sensitivity.outcomes.{key_path(key)}"
     cal = Calendar(cfg.experiment.start, cfg.experiment.months)
@@ -783,11 +785,11 @@ def evaluate_task(task: Task, execution: int = 0) -> pd.DataFrame:
     the active products and the levers' names, up to ``BATCH_HOUSEHOLDS`` households per batch. Each run
     gives exactly the numbers it gives alone; only the recorded outputs are kept, month by month.
     """
-    from diffusion.model.engine import BatchRun, run_batch
     from diffusion.experiments.execution import test_crash_hook
+    from diffusion.foundation.sources import place as get_place
+    from diffusion.model.engine import BatchRun, run_batch
     from diffusion.model.outputs import BASIC_METRICS, metric_names
     from diffusion.model.params import ModelParams
-    from diffusion.foundation.sources import place as get_place
 
     test_crash_hook(task.id, execution)
     s = task.setup

@@ -41,7 +41,6 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from diffusion.foundation.calendar import Calendar
 from diffusion.experiments.schema import (
     _LEVER_NAME,
     CHART_NAMES,
@@ -60,11 +59,14 @@ from diffusion.experiments.schema import (
     lever_settings,
     reference_markdown,
 )
-from diffusion.foundation.errors import ConfigError, DiffusionError, ParameterError, did_you_mean
+from diffusion.foundation.calendar import Calendar
+from diffusion.foundation.errors import ConfigError, DiffusionError, ParameterError
+from diffusion.foundation.sources import places
+from diffusion.foundation.text import did_you_mean
 from diffusion.model.levers import LEVER_TYPES, Lever, LeverContext, make_lever
 from diffusion.model.outputs import metric_names
-from diffusion.model.params import PRODUCTS, ModelParams, parameter_aliases
-from diffusion.foundation.sources import places
+from diffusion.model.params import ModelParams, parameter_aliases
+from diffusion.model.products import PRODUCTS
 
 
 # ======================================================================== resolved

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 
 from diffusion.foundation.errors import ParameterError
-from diffusion.model.outputs import INDICATORS
 from diffusion.foundation.sources import Target
 from diffusion.foundation.sources import targets as default_targets
+from diffusion.model.products import INDICATORS
 
 KEYS = ["replicate", "design_point", "month"]
 

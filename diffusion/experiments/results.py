@@ -40,10 +40,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from diffusion.foundation.errors import ConfigError
 from diffusion.experiments.outcomes import additional_adopters, cost_per_additional, target_months
-from diffusion.model.outputs import INDICATORS
+from diffusion.foundation.errors import ConfigError
 from diffusion.foundation.sources import targets as default_targets
+from diffusion.model.products import INDICATORS
 
 log = logging.getLogger(__name__)
 

@@ -19,10 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
 from diffusion.foundation.calendar import parse_month
 from diffusion.foundation.errors import ParameterError
-from diffusion.model.levers import ELIGIBILITY, LEVER_TYPES, TARGETING
-from diffusion.model.outputs import INDICATORS
-from diffusion.model.params import MECHANISMS, NETWORKS, PRODUCTS, ModelParams, ProductParams
 from diffusion.foundation.sources import places
+from diffusion.model.levers import ELIGIBILITY, LEVER_TYPES, TARGETING
+from diffusion.model.params import MECHANISMS, NETWORKS, ModelParams, ProductParams
+from diffusion.model.products import INDICATORS, PRODUCTS
 
 #: Charts the report may draw (``[outputs] charts``): "all", a chart family, or one chart's name.
 CHART_NAMES: tuple[str, ...] = (

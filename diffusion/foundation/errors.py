@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
+
+from diffusion.foundation.text import did_you_mean
+
 
 class DiffusionError(Exception):
     """Base class of every error raised on purpose by `diffusion`."""
@@ -57,7 +61,7 @@ def check_whole(name: str, value: object, minimum: int = 0, where: str | None = 
         raise ParameterError(name, value, allowed, where)
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    if not isinstance(value, int | _np_integer()) or int(value) < minimum:
+    if not isinstance(value, int | np.integer) or int(value) < minimum:
         raise ParameterError(name, value, allowed, where)
     return int(value)
 
@@ -70,16 +74,6 @@ def check_choice(name: str, value: object, choices: tuple[str, ...] | list[str],
     return value
 
 
-def did_you_mean(value: object, choices) -> str:
-    """`` (did you mean 'x'?)`` for the closest of ``choices`` to ``value``, or "" when none is close."""
-    import difflib
-
-    if not isinstance(value, str):
-        return ""
-    close = difflib.get_close_matches(value, [str(c) for c in choices], n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 def _as_float(name: str, value: object, allowed: str, where: str | None) -> float:
     if isinstance(value, bool):
         raise ParameterError(name, value, allowed, where)
@@ -87,12 +81,6 @@ def _as_float(name: str, value: object, allowed: str, where: str | None) -> floa
         return float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise ParameterError(name, value, allowed, where) from None
-
-
-def _np_integer():
-    import numpy as np
-
-    return np.integer
 
 
 class ConfigError(DiffusionError, ValueError):

@@ -22,17 +22,17 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from diffusion.model.agents import Household
 from diffusion.foundation.calendar import Calendar
-from diffusion.model.engine import Engine
 from diffusion.foundation.errors import ParameterError, check_choice
-from diffusion.model.levers import Lever
-from diffusion.model.network import build_network
-from diffusion.model.outputs import INDICATORS
-from diffusion.model.params import ModelParams
-from diffusion.model.population import build_population
 from diffusion.foundation.randomness import Streams
 from diffusion.foundation.sources import Place
+from diffusion.model.agents import Household
+from diffusion.model.engine import Engine
+from diffusion.model.levers import Lever
+from diffusion.model.network import build_network
+from diffusion.model.params import ModelParams
+from diffusion.model.population import build_population
+from diffusion.model.products import INDICATORS
 
 #: Places with at most this many households get their Household views at creation.
 AUTO_AGENTS = 5_000

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import mesa
 
-from diffusion.model.params import PRODUCTS
+from diffusion.model.products import PRODUCTS
 
 
 class Household(mesa.Agent):

@@ -33,11 +33,19 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from diffusion.foundation.calendar import DT_YEARS
-from diffusion.model.params import PRODUCTS, ModelParams
-from diffusion.model.population import Population
 from diffusion.foundation.randomness import Streams, WakeChain
-
-SMARTPHONE, MOBILE, FIBRE, SERVICES = range(4)
+from diffusion.model.params import ModelParams
+from diffusion.model.population import Population
+from diffusion.model.products import (
+    FIBRE,
+    LADDER,
+    MOBILE,
+    PRODUCTS,
+    SERVICES,
+    SMARTPHONE,
+    enforce_prerequisites,
+    prerequisites,
+)
 
 
 @dataclass
@@ -117,12 +125,11 @@ class StepResult:
 
 
 def use_codes(adopted: np.ndarray) -> np.ndarray:
-    """One code per household with a bit per product (smartphone 1, mobile 2, fibre 4, services 8)."""
+    """One code per household with bit k set when it uses product k (smartphone 1, mobile 2, fibre 4, services 8)."""
     a = adopted.view(np.uint8)
-    code = a[MOBILE] << 1
-    code |= a[SMARTPHONE]
-    code |= a[FIBRE] << 2
-    code |= a[SERVICES] << 3
+    code = a[0].copy()
+    for k in range(1, a.shape[0]):
+        code |= a[k] << k
     return code
 
 
@@ -300,15 +307,14 @@ class Dynamics:
         a = state.adopted
         sel = slice(None) if idx is None else idx
         ok = ~a[k, sel]
-        if k == MOBILE:
-            ok &= a[SMARTPHONE, sel]
-            if not effects.mobile_coverage.all():
-                ok &= effects.mobile_coverage[self.pop.hamlet[sel]]
-        elif k == FIBRE:
-            if not effects.fibre_ready.all():
-                ok &= effects.fibre_ready[self.pop.hamlet[sel]]
-        elif k == SERVICES:
-            ok &= a[SMARTPHONE, sel] & (a[MOBILE, sel] | a[FIBRE, sel])
+        needs = prerequisites(k, a, sel)
+        if needs is not None:
+            ok &= needs
+        network = LADDER[k].network
+        if network is not None:
+            reach = effects.mobile_coverage if network == "mobile" else effects.fibre_ready
+            if not reach.all():
+                ok &= reach[self.pop.hamlet[sel]]
         if state.never is not None:
             ok &= ~state.never[k, sel]
         return ok
@@ -442,13 +448,10 @@ class Dynamics:
     def enforce_prerequisites(self, state: State, idx: np.ndarray | None = None) -> None:
         """Drop uses whose prerequisite lapsed (services without internet, and so on), for households
         ``idx`` (default all)."""
-        a = state.adopted
         if idx is None:
             idx = np.arange(self.n)
-        phone = a[SMARTPHONE, idx]
-        a[MOBILE, idx] &= phone
-        a[SERVICES, idx] &= phone & (a[MOBILE, idx] | a[FIBRE, idx])
-        state.phone_users[idx[~phone]] = 0
+        enforce_prerequisites(state.adopted, idx)
+        state.phone_users[idx[~state.adopted[SMARTPHONE, idx]]] = 0
 
     def end_of_month(self, state: State) -> None:
         """Exposure decays with its half-life (where a lever can give exposure; without one it stays 0)."""
@@ -462,12 +465,9 @@ def initial_state(
     """The state at the start month: initial adoption, skill, thresholds."""
     from diffusion.model.population import initial_adoption
 
-    eligible = {
-        "smartphone": np.ones(pop.n, dtype=bool),
-        "mobile_data": effects.mobile_coverage[pop.hamlet],
-        "fibre": effects.fibre_ready[pop.hamlet],
-        "services": np.ones(pop.n, dtype=bool),
-    }
+    reach = {None: np.ones(pop.n, dtype=bool), "mobile": effects.mobile_coverage[pop.hamlet],
+             "fibre": effects.fibre_ready[pop.hamlet]}
+    eligible = {p.name: reach[p.network] for p in LADDER}
     rng = streams.generator("initial")
     init = initial_adoption(pop, params, rng, eligible)
     adopted = np.stack([init[p] for p in PRODUCTS])

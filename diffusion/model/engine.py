@@ -27,13 +27,14 @@ from typing import Any
 import numpy as np
 
 from diffusion.foundation.calendar import Calendar
+from diffusion.foundation.randomness import Streams, as_seed_sequence
 from diffusion.model.dynamics import Dynamics, MonthEffects, State, initial_state
 from diffusion.model.levers import Lever, LeverContext, stack_levers
 from diffusion.model.network import Network, build_network
 from diffusion.model.outputs import OutputCounter
-from diffusion.model.params import PRODUCTS, ModelParams
+from diffusion.model.params import ModelParams
 from diffusion.model.population import Population, RunLayout, build_population, stack_populations
-from diffusion.foundation.randomness import Streams, as_seed_sequence
+from diffusion.model.products import PRODUCTS
 
 #: Places up to this many households are kept in the per-process build cache.
 CACHE_MAX_HOUSEHOLDS = 5_000

@@ -27,9 +27,10 @@ from typing import Any, ClassVar
 import numpy as np
 
 from diffusion.foundation.calendar import Calendar
-from diffusion.model.dynamics import FIBRE, SMARTPHONE, MonthEffects, State, StepResult
-from diffusion.foundation.errors import ParameterError, check_choice, check_rate, check_share, check_whole, did_you_mean
-from diffusion.model.params import PRODUCTS
+from diffusion.foundation.errors import ParameterError, check_choice, check_rate, check_share, check_whole
+from diffusion.foundation.text import did_you_mean
+from diffusion.model.dynamics import MonthEffects, State, StepResult
+from diffusion.model.products import FIBRE, PRODUCTS, SMARTPHONE
 
 ELIGIBILITY: tuple[str, ...] = ("poor", "near_poor", "elderly_only", "all")
 TARGETING: tuple[str, ...] = (

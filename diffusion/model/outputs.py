@@ -13,18 +13,11 @@ import numpy as np
 
 from diffusion.model.dynamics import State, StepResult, use_codes
 from diffusion.model.population import AGE_GROUPS, Population
+from diffusion.model.products import INDICATORS, use_bits
 
-#: Indicators reported overall and by group (internet = mobile data or fibre).
-INDICATORS: tuple[str, ...] = ("smartphone", "mobile_data", "fibre", "internet", "services")
 _CODES = np.arange(16)
-_MASKS = {
-    "smartphone": (_CODES & 1) > 0,
-    "mobile_data": (_CODES & 2) > 0,
-    "fibre": (_CODES & 4) > 0,
-    "internet": (_CODES & 6) > 0,
-    "services": (_CODES & 8) > 0,
-}
-_MASK_MATRIX = np.stack([_MASKS[k] for k in INDICATORS]).T.astype(np.float64)  # (16, 5)
+#: (16 use codes, indicators): whether a household with that use code counts for each indicator
+_MASK_MATRIX = np.stack([(_CODES & use_bits(k)) > 0 for k in INDICATORS]).T.astype(np.float64)
 QUINTILES: tuple[str, ...] = ("q1", "q2", "q3", "q4", "q5")
 _A = len(AGE_GROUPS)
 

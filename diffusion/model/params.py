@@ -23,8 +23,8 @@ from diffusion.foundation.errors import (
     check_whole,
     did_you_mean,
 )
+from diffusion.model.products import PRODUCTS
 
-PRODUCTS: tuple[str, ...] = ("smartphone", "mobile_data", "fibre", "services")
 MECHANISMS: tuple[str, ...] = ("hazard", "threshold")
 NETWORKS: tuple[str, ...] = ("small_world", "complete")
 

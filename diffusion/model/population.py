@@ -13,9 +13,10 @@ import numpy as np
 from scipy.special import expit, ndtr, ndtri
 
 from diffusion.foundation.errors import ParameterError, check_positive
-from diffusion.model.params import PRODUCTS, ModelParams
 from diffusion.foundation.sources import Place
 from diffusion.foundation.sources import place as get_place
+from diffusion.model.params import ModelParams
+from diffusion.model.products import LADDER, PRODUCTS, prerequisites
 
 #: Bounds of the age groups of the household head used in the outputs (years).
 AGE_GROUPS: tuple[str, ...] = ("under_35", "35_49", "50_64", "65_plus")
@@ -351,22 +352,22 @@ def initial_adoption(
     x = params.initial_income_coef * np.log(pop.income / np.median(pop.income)) + params.initial_age_coef * (
         (pop.head_age - 50.0) / 10.0
     )
-    for prod in PRODUCTS:
+    drawn = [out[p] for p in PRODUCTS]  # (the same arrays, by product index)
+    for k, prod in enumerate(PRODUCTS):
         u = rng.random(n)  # drawn for every product, used or not, so streams never shift
         if prod not in params.active_products:
             continue
         ok = eligible[prod].copy()
-        if prod == "mobile_data":
-            ok &= out["smartphone"]
-        elif prod == "services":
-            ok &= out["smartphone"] & (out["mobile_data"] | out["fibre"])
+        needs = prerequisites(k, drawn)
+        if needs is not None:
+            ok &= needs
         share = params.products[prod].initial_share
         if not ok.any() or share <= 0:
             continue
         alpha = solve_intercept(x[ok], share)
         prob = expit(alpha + x)
         adopted = ok & (u < prob)
-        if prod in ("smartphone", "mobile_data"):
+        if LADDER[k].leaders_start:
             adopted |= ok & pop.leader
-        out[prod] = adopted
+        out[prod] = drawn[k] = adopted
     return out

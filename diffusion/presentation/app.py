@@ -38,9 +38,9 @@ import mesa
 import numpy as np
 
 from diffusion.foundation.errors import DiffusionError, ParameterError, check_choice
-from diffusion.model.levers import TARGETING, DigitalTeams, InfrastructureRollout, SmartphoneSubsidy
 from diffusion.model.adoption import AdoptionModel
-from diffusion.model.params import PRODUCTS
+from diffusion.model.levers import TARGETING, DigitalTeams, InfrastructureRollout, SmartphoneSubsidy
+from diffusion.model.products import PRODUCTS
 
 try:  # the viz extra; without it the model below still works, but no page can be served
     import solara

@@ -36,9 +36,9 @@ import pandas as pd
 
 from diffusion import __version__
 from diffusion.foundation import sources
+from diffusion.foundation.strings import STRINGS, fmt_month, fmt_number, fmt_pct, lever_label, metric_label, tr
 from diffusion.presentation.charts.data import n_runs, of_scenario, scenarios_in
 from diffusion.presentation.charts.render import RenderedChart, Results, load_results, render_results
-from diffusion.presentation.charts.strings import STRINGS, fmt_month, fmt_number, fmt_pct, lever_label, metric_label, tr
 from diffusion.presentation.charts.style import atomic_write
 from diffusion.presentation.charts.targets import target_status
 

@@ -18,6 +18,7 @@ Charts:
     sobol_chart, morris_chart, calibration_fit, posterior_chart: sensitivity and calibration.
 """
 
+from diffusion.foundation.strings import LANGUAGES, STRINGS, tr
 from diffusion.presentation.charts.adoption import (
     additional_adopters_chart,
     adoption_by_group,
@@ -28,8 +29,14 @@ from diffusion.presentation.charts.adoption import (
 from diffusion.presentation.charts.analysis import calibration_fit, morris_chart, posterior_chart, sobol_chart
 from diffusion.presentation.charts.costs import cost_effectiveness_chart, spending_over_time
 from diffusion.presentation.charts.data import observed_points, quantile_bands
-from diffusion.presentation.charts.render import ANALYSIS_FILES, CHART_FAMILIES, Results, load_results, render_all, render_results
-from diffusion.presentation.charts.strings import LANGUAGES, STRINGS, tr
+from diffusion.presentation.charts.render import (
+    ANALYSIS_FILES,
+    CHART_FAMILIES,
+    Results,
+    load_results,
+    render_all,
+    render_results,
+)
 from diffusion.presentation.charts.style import save
 from diffusion.presentation.charts.targets import resolution09_dashboard, target_status
 

@@ -13,9 +13,9 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from diffusion.foundation import sources
+from diffusion.foundation.strings import fmt_month, fmt_pct, tr
 from diffusion.presentation.charts import style
 from diffusion.presentation.charts.data import source_label, to_datetime64
-from diffusion.presentation.charts.strings import fmt_month, fmt_pct, tr
 
 FAN_COLOUR = style.PALETTE[1]
 TARGET_COLOUR = "#333333"

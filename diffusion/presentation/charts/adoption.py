@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from diffusion.experiments.outcomes import additional_adopters
+from diffusion.foundation.strings import check_language, fmt_month, fmt_number, metric_label, tr
 from diffusion.model.outputs import QUINTILES
 from diffusion.model.population import AGE_GROUPS
 from diffusion.presentation.charts import _draw, style
@@ -23,7 +24,6 @@ from diffusion.presentation.charts.data import (
     scenarios_in,
     to_datetime64,
 )
-from diffusion.presentation.charts.strings import check_language, fmt_month, fmt_number, metric_label, tr
 
 
 def _y_label(metric: str, lang: str) -> str:

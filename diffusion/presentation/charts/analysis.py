@@ -21,9 +21,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from diffusion.foundation.strings import check_language, metric_label, tr
 from diffusion.presentation.charts import _draw, style
 from diffusion.presentation.charts.data import source_label, to_datetime64
-from diffusion.presentation.charts.strings import check_language, metric_label, tr
 
 
 def _require(df: pd.DataFrame, cols: tuple[str, ...], what: str) -> None:

@@ -10,10 +10,10 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from diffusion.foundation.strings import check_language, metric_label, tr
 from diffusion.presentation.charts import _draw, style
 from diffusion.presentation.charts.analysis import weighted_quantiles
 from diffusion.presentation.charts.data import to_datetime64
-from diffusion.presentation.charts.strings import check_language, metric_label, tr
 
 
 def _t(key: str, lang: str) -> str:

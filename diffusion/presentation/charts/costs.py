@@ -9,9 +9,16 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogLocator
 
 from diffusion.experiments.outcomes import cost_per_additional
+from diffusion.foundation.strings import check_language, fmt_month, fmt_number, lever_label, metric_label, tr
 from diffusion.presentation.charts import _draw, style
-from diffusion.presentation.charts.data import MAIN_INDICATORS, at_month, compared_scenarios, of_scenario, scenarios_in, to_datetime64
-from diffusion.presentation.charts.strings import check_language, fmt_month, fmt_number, lever_label, metric_label, tr
+from diffusion.presentation.charts.data import (
+    MAIN_INDICATORS,
+    at_month,
+    compared_scenarios,
+    of_scenario,
+    scenarios_in,
+    to_datetime64,
+)
 
 MILLION = 1e6
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from diffusion.foundation import sources
-from diffusion.presentation.charts.strings import STRINGS, tr
+from diffusion.foundation.strings import STRINGS, tr
 
 RUN_KEYS: tuple[str, ...] = ("replicate", "design_point")
 #: Quantile levels drawn everywhere: the 90% and 50% intervals around the median.

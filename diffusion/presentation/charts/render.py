@@ -25,6 +25,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from diffusion.foundation import sources
+from diffusion.foundation.strings import check_language, fmt_month, metric_label, tr
 from diffusion.presentation.charts import adoption, analysis, costs, style, targets
 from diffusion.presentation.charts.data import (
     ADOPTION_METRICS,
@@ -36,7 +37,6 @@ from diffusion.presentation.charts.data import (
     reference_scenario,
     scenarios_in,
 )
-from diffusion.presentation.charts.strings import check_language, fmt_month, metric_label, tr
 
 log = logging.getLogger(__name__)
 

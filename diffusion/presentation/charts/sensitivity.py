@@ -12,8 +12,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from diffusion.foundation.strings import check_language, metric_label, tr
 from diffusion.presentation.charts import _draw, style
-from diffusion.presentation.charts.strings import check_language, metric_label, tr
 
 
 def convergence_chart(conv: pd.DataFrame, lang: str = "en", index: str | None = None) -> Figure:

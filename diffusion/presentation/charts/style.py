@@ -29,7 +29,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, Formatter, FuncFormatter, PercentFormatter
 
-from diffusion.presentation.charts.strings import fmt_number, tr
+from diffusion.foundation.strings import fmt_number, tr
 
 # fontTools (PDF font subsetting) logs every table it prunes at INFO; keep that out of our logs.
 if logging.getLogger("fontTools").level == logging.NOTSET:

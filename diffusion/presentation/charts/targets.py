@@ -11,11 +11,11 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from diffusion.foundation import sources
 from diffusion.experiments.outcomes import target_months
+from diffusion.foundation import sources
+from diffusion.foundation.strings import check_language, fmt_month, fmt_pct, tr
 from diffusion.presentation.charts import _draw, style
 from diffusion.presentation.charts.data import at_month, month_of_date, of_scenario, scenarios_in
-from diffusion.presentation.charts.strings import check_language, fmt_month, fmt_pct, tr
 
 
 @dataclass(frozen=True)
