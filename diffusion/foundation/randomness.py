@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from diffusion.foundation.errors import ParameterError
+
 #: Fixed positions of each process's child stream in the run's SeedSequence. Append only: changing a
 #: position changes every result.
 PROCESSES: tuple[str, ...] = (
@@ -65,8 +67,6 @@ def as_seed_sequence(seed) -> np.random.SeedSequence:
     if seed is None:
         return np.random.SeedSequence()
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or int(seed) < 0:
-        from diffusion.foundation.errors import ParameterError
-
         raise ParameterError("seed", seed, "a whole number >= 0, a numpy SeedSequence, or None")
     return np.random.SeedSequence(int(seed))
 

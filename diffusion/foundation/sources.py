@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from diffusion.foundation.errors import ParameterError
+from diffusion.foundation.errors import ParameterError, check_choice
 
 
 def _read_csv(name: str) -> list[dict[str, str]]:
@@ -67,8 +67,6 @@ def places() -> dict[str, Place]:
 
 def place(key: str) -> Place:
     """The preset ``key`` (thon_dong, dam_buon, commune, quang_ninh, well_mixed)."""
-    from diffusion.foundation.errors import check_choice
-
     table = places()
     check_choice("place", key, tuple(table))
     return table[key]

@@ -4,7 +4,7 @@ One table, ``STRINGS``: key -> {"en": ..., "vi": ...}. Templates use ``str.forma
 (``{place}``, ``{date}``, ...). ``tr(key, lang, **fields)`` picks the language; the tests check that
 both languages have every key and that every character has a glyph in DejaVu Sans.
 
-Place names keep their diacritics (they come from ``diffusion.sources.places()``, in Unicode NFC);
+Place names keep their diacritics (they come from ``diffusion.foundation.sources.places()``, in Unicode NFC);
 scenario and lever names from a config are shown as written.
 """
 
@@ -215,8 +215,8 @@ STRINGS: dict[str, dict[str, str]] = {
                       "vi": "Thời gian mô phỏng: {start} đến {end} ({months} tháng), {reps} lần lặp mỗi kịch "
                             "bản, hạt giống gốc {seed}."},
     "report.model": {"en": "Model settings", "vi": "Thiết lập mô hình"},
-    "report.model_note": {"en": "Settings not listed keep their documented defaults (diffusion.params).",
-                          "vi": "Các thiết lập không liệt kê giữ giá trị mặc định (diffusion.params)."},
+    "report.model_note": {"en": "Settings not listed keep their documented defaults (diffusion.model.params).",
+                          "vi": "Các thiết lập không liệt kê giữ giá trị mặc định (diffusion.model.params)."},
     "report.levers": {"en": "Levers", "vi": "Các chính sách"},
     "report.scenarios": {"en": "Scenarios", "vi": "Các kịch bản"},
     "report.levers_by_scenario": {"en": "Levers in effect per scenario (from the results)",
