@@ -1,7 +1,7 @@
 """``AdoptionModel``: the household adoption model as a Mesa model.
 
 The model owns the state arrays; each ``step()`` is one month of vectorised array operations (see
-``diffusion.dynamics``). Households are ``Household`` Mesa agents created only when asked for
+``diffusion.model.dynamics``). Households are ``Household`` Mesa agents created only when asked for
 (``model.households()``, or automatically for places of up to ``AUTO_AGENTS`` households), so a
 province-scale run never builds 400,000 Python objects.
 
@@ -30,9 +30,9 @@ from diffusion.model.agents import Household
 from diffusion.model.engine import Engine
 from diffusion.model.levers import Lever
 from diffusion.model.network import build_network
+from diffusion.model.outputs import HAMLET_COLUMNS
 from diffusion.model.params import ModelParams
 from diffusion.model.population import build_population
-from diffusion.model.products import INDICATORS
 
 #: Places with at most this many households get their Household views at creation.
 AUTO_AGENTS = 5_000
@@ -80,7 +80,7 @@ class AdoptionModel(mesa.Model):
     Args:
         place: a place preset ("thon_dong", "dam_buon", "commune", "quang_ninh", "well_mixed") or a Place.
         params: a ModelParams, or a mapping of overrides to the defaults.
-        levers: policy levers (see ``diffusion.levers``).
+        levers: policy levers (see ``diffusion.model.levers``).
         start: first simulated month, "YYYY-MM".
         months: number of monthly steps; ``run()`` stops there and ``running`` turns False.
         scale: size factor for the place (see ``population.hamlet_sizes``).
@@ -132,7 +132,7 @@ class AdoptionModel(mesa.Model):
         names = [lv.name for lv in self.levers]
         for lv in self.levers:
             if not isinstance(lv, Lever):
-                raise ParameterError("levers", lv, "Lever objects (see diffusion.levers)")
+                raise ParameterError("levers", lv, "Lever objects (see diffusion.model.levers)")
             if names.count(lv.name) > 1:
                 raise ParameterError("levers", lv.name, "levers with distinct names")
         self.engine = Engine.single(self.population, self.network, self.streams, params, self.levers, self.calendar)
@@ -205,7 +205,7 @@ class AdoptionModel(mesa.Model):
     def by_hamlet(self) -> pd.DataFrame:
         """Long table: month, date, hamlet and the share of households per indicator."""
         rows = self.datacollector.model_vars["by_hamlet"]
-        cols = [f"share_{k}" for k in INDICATORS] + ["share_working_age_smartphone"]
+        cols = list(HAMLET_COLUMNS)
         frames = []
         for t, tab in enumerate(rows):
             f = pd.DataFrame(tab, columns=cols)

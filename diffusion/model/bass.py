@@ -9,7 +9,7 @@ P = 1 - exp(-(p + q*s)/12), the expected share follows the discrete recursion
 Bass solution F(t) = (1 - e^{-(p+q)t}) / (1 + (q/p) e^{-(p+q)t}) as the step shrinks.
 
 Example:
-    >>> from diffusion.bass import bass_model, discrete_bass
+    >>> from diffusion.model.bass import bass_model, discrete_bass
     >>> m = bass_model(p=0.03, q=0.38, months=120, seed=1)
     >>> m.run()
     >>> curve = discrete_bass(0.03, 0.38, 120, n=m.population.n)

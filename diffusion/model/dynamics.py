@@ -37,11 +37,9 @@ from diffusion.foundation.randomness import Streams, WakeChain
 from diffusion.model.params import ModelParams
 from diffusion.model.population import Population
 from diffusion.model.products import (
-    FIBRE,
     LADDER,
-    MOBILE,
+    NEEDED,
     PRODUCTS,
-    SERVICES,
     SMARTPHONE,
     enforce_prerequisites,
     prerequisites,
@@ -338,62 +336,74 @@ class Dynamics:
         Giving a product up shares the product's first chain (a household either lacks the product or
         has it); further smartphone users have their own chain.
         """
-        n = self.n
-        a = state.adopted
-        at = self.at
         adopted: dict[int, np.ndarray] = {}
-        lapsed: dict[int, np.ndarray] = {}
-        due_users: dict[int, np.ndarray] = {}
+        due_users: dict[int, np.ndarray] = {}  # households due a trial that use product k: they may give it up
         for k in self.active:
             due = self.wake[k].due(t)
             if self._churns[k]:
-                due_users[k] = due[a[k, due]]
-            sub = due[self.ready(k, state, effects, due)]
-            if sub.size == 0:
-                adopted[k] = sub
-                continue
-            # conditional on a success of the bounding trial, adopt with probability P / bound
-            r = self.runs_of(sub)
-            us = self.streams.uniforms(f"adopt.{PRODUCTS[k]}", t, sub, n) * at(self.bound[k], r)
-            c = self.conditions(k, sub, t, effects, state, r)
-            # Only a draw under the probability with every neighbour using the product (s = 1) can be an
-            # adoption, so neighbours are counted for those households alone; the outcome is the same.
-            near = us < -np.expm1(-at(self._reach[k], r) * c * DT_YEARS)
-            sub, us = sub[near], us[near]
-            if r is not None:
-                r = r[near]
-            if np.ndim(c):
-                c = c[near]
-            s = self.neighbour_share(k, sub, state)
-            if self.params.mechanism == "hazard":
-                social = at(self.q[k], r) * s
-            else:
-                social = at(self.threshold_rate, r) * (s >= state.threshold[k, sub])
-            lam = (at(self.p[k], r) + social) * c
-            adopted[k] = sub[us < -np.expm1(-lam * DT_YEARS)]
+                due_users[k] = due[state.adopted[k, due]]
+            adopted[k] = self._adoptions(k, due, t, state, effects)
         for k, chain in self.outreach.items():
             reached = self._outreach(k, chain.due(t), t, state, effects)
             if reached.size:
                 adopted[k] = np.union1d(adopted[k], reached)
-        for k, sub in due_users.items():
-            r = self.runs_of(sub)
-            us = self.streams.uniforms(f"churn.{PRODUCTS[k]}", t, sub, n) * at(self.bound[k], r)
-            lam = at(self.churn[k], r)
-            if self.has_cost[k] and sub.size:
-                aff = self.affordability(self.cost_share(k, sub, t, effects, r), r)
-                lam = lam * (1.0 + at(self.churn_multiplier, r) * (1.0 - aff))
-            lapsed[k] = sub[us < -np.expm1(-lam * DT_YEARS)]
-        # further working-age members start using a smartphone
-        grow = np.empty(0, dtype=np.int64)
-        if SMARTPHONE in self.active:
-            due = self.member_wake.due(t)
-            sub = due[a[SMARTPHONE, due] & (state.phone_users[due] < self.pop.working_age[due])]
-            r = self.runs_of(sub)
-            mp = at(self.member_prob, r)
-            us = self.streams.uniforms("members", t, sub, n) * mp
-            w = at(self.skill_weight[SMARTPHONE], r)
-            grow = sub[us < mp * (1.0 - w + w * state.skill[sub])]
-        # ---- apply all changes together (synchronous update)
+        lapsed = {k: self._lapses(k, sub, t, effects) for k, sub in due_users.items()}
+        return self._apply(state, t, adopted, lapsed, self._new_users(t, state))
+
+    def _adoptions(self, k: int, due: np.ndarray, t: int, state: State, effects: MonthEffects) -> np.ndarray:
+        """Which of households ``due`` (whose first-source trial for product k succeeds) adopt it: those ready,
+        with probability P / bound (see ``step``)."""
+        at = self.at
+        sub = due[self.ready(k, state, effects, due)]
+        if sub.size == 0:
+            return sub
+        r = self.runs_of(sub)
+        us = self.streams.uniforms(f"adopt.{PRODUCTS[k]}", t, sub, self.n) * at(self.bound[k], r)
+        c = self.conditions(k, sub, t, effects, state, r)
+        # Only a draw under the probability with every neighbour using the product (s = 1) can be an
+        # adoption, so neighbours are counted for those households alone; the outcome is the same.
+        near = us < -np.expm1(-at(self._reach[k], r) * c * DT_YEARS)
+        sub, us = sub[near], us[near]
+        if r is not None:
+            r = r[near]
+        if np.ndim(c):
+            c = c[near]
+        s = self.neighbour_share(k, sub, state)
+        if self.params.mechanism == "hazard":
+            social = at(self.q[k], r) * s
+        else:
+            social = at(self.threshold_rate, r) * (s >= state.threshold[k, sub])
+        lam = (at(self.p[k], r) + social) * c
+        return sub[us < -np.expm1(-lam * DT_YEARS)]
+
+    def _lapses(self, k: int, sub: np.ndarray, t: int, effects: MonthEffects) -> np.ndarray:
+        """Which of households ``sub`` (users of product k whose trial succeeds) give it up: churn, higher when
+        the product is unaffordable."""
+        at = self.at
+        r = self.runs_of(sub)
+        us = self.streams.uniforms(f"churn.{PRODUCTS[k]}", t, sub, self.n) * at(self.bound[k], r)
+        lam = at(self.churn[k], r)
+        if self.has_cost[k] and sub.size:
+            aff = self.affordability(self.cost_share(k, sub, t, effects, r), r)
+            lam = lam * (1.0 + at(self.churn_multiplier, r) * (1.0 - aff))
+        return sub[us < -np.expm1(-lam * DT_YEARS)]
+
+    def _new_users(self, t: int, state: State) -> np.ndarray:
+        """Smartphone households in which a further working-age member starts using a smartphone."""
+        if SMARTPHONE not in self.active:
+            return np.empty(0, dtype=np.int64)
+        due = self.member_wake.due(t)
+        sub = due[state.adopted[SMARTPHONE, due] & (state.phone_users[due] < self.pop.working_age[due])]
+        r = self.runs_of(sub)
+        mp = self.at(self.member_prob, r)
+        us = self.streams.uniforms("members", t, sub, self.n) * mp
+        w = self.at(self.skill_weight[SMARTPHONE], r)
+        return sub[us < mp * (1.0 - w + w * state.skill[sub])]
+
+    def _apply(self, state: State, t: int, adopted: dict[int, np.ndarray], lapsed: dict[int, np.ndarray],
+               grow: np.ndarray) -> StepResult:
+        """Apply the month's changes together (synchronous update) and say what changed."""
+        a = state.adopted
         touched = self._distinct(np.concatenate([grow, *adopted.values(), *lapsed.values()]))
         before = a[:, touched]
         users_before = state.phone_users[touched]
@@ -412,9 +422,8 @@ class Dynamics:
             state.phone_users[new] = np.minimum(1, self.pop.working_age[new])
         if SMARTPHONE in self.active and self._any_kept:
             self.settle(state, t, np.concatenate([adopted[SMARTPHONE], grow]))
-        # giving up a smartphone, mobile data or fibre may take away a prerequisite (services need nothing;
-        # a household listed twice is harmless)
-        broken = [ids for k, ids in lapsed.items() if k != SERVICES and ids.size]
+        # giving up a product another needs may take that one away too (a household listed twice is harmless)
+        broken = [ids for k, ids in lapsed.items() if k in NEEDED and ids.size]
         if broken:
             self.enforce_prerequisites(state, np.concatenate(broken))
         after = a[:, touched]
@@ -457,40 +466,3 @@ class Dynamics:
         """Exposure decays with its half-life (where a lever can give exposure; without one it stays 0)."""
         if self._exposed:
             state.exposure *= self._decay
-
-
-def initial_state(
-    params: ModelParams, pop: Population, streams: Streams, effects: MonthEffects
-) -> State:
-    """The state at the start month: initial adoption, skill, thresholds."""
-    from diffusion.model.population import initial_adoption
-
-    reach = {None: np.ones(pop.n, dtype=bool), "mobile": effects.mobile_coverage[pop.hamlet],
-             "fibre": effects.fibre_ready[pop.hamlet]}
-    eligible = {p.name: reach[p.network] for p in LADDER}
-    rng = streams.generator("initial")
-    init = initial_adoption(pop, params, rng, eligible)
-    adopted = np.stack([init[p] for p in PRODUCTS])
-    phone_users = np.zeros(pop.n, dtype=np.int16)
-    has = adopted[SMARTPHONE] & (pop.working_age > 0)
-    # Working-age members of a smartphone household who already use one: at least the first,
-    # each further one with probability 0.8 (assumption).
-    extra = rng.binomial(np.maximum(pop.working_age.astype(np.int64) - 1, 0), 0.8)
-    phone_users[has] = (1 + extra[has]).astype(np.int16)
-    state = State(
-        adopted=adopted,
-        phone_users=phone_users,
-        skill=pop.skill.copy(),
-        exposure=np.zeros(pop.n, dtype=np.float32),
-        last_visit=np.full(pop.n, -1, dtype=np.int32),
-    )
-    if params.mechanism == "threshold":
-        trng = streams.generator("thresholds")
-        shape = (len(PRODUCTS), pop.n)
-        z = trng.standard_normal(shape)
-        never_u = trng.random(shape)
-        mean = params.threshold_mean - params.threshold_income_slope * (pop.income_rank - 0.5)
-        state.threshold = np.clip(mean + params.threshold_sd * z, 0.0, 1.0).astype(np.float32)
-        state.never = never_u < params.never_adopt_share
-        state.never &= ~adopted
-    return state

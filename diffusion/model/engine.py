@@ -28,13 +28,15 @@ import numpy as np
 
 from diffusion.foundation.calendar import Calendar
 from diffusion.foundation.randomness import Streams, as_seed_sequence
-from diffusion.model.dynamics import Dynamics, MonthEffects, State, initial_state
+from diffusion.foundation.sources import place as get_place
+from diffusion.model.dynamics import Dynamics, MonthEffects, State
 from diffusion.model.levers import Lever, LeverContext, stack_levers
 from diffusion.model.network import Network, build_network
 from diffusion.model.outputs import OutputCounter
 from diffusion.model.params import ModelParams
 from diffusion.model.population import Population, RunLayout, build_population, stack_populations
 from diffusion.model.products import PRODUCTS
+from diffusion.model.start import initial_state
 
 #: Places up to this many households are kept in the per-process build cache.
 CACHE_MAX_HOUSEHOLDS = 5_000
@@ -94,7 +96,7 @@ class Engine:
         return month_effects(self.population, self.levers, t)
 
     def step(self) -> None:
-        """Simulate the next month (synchronous update; see ``diffusion.dynamics``)."""
+        """Simulate the next month (synchronous update; see ``diffusion.model.dynamics``)."""
         t = self.t + 1
         effects = self.effects(t)
         for lv in self.levers:
@@ -170,7 +172,7 @@ _BUILDS = _Cache()
 _STATES = _Cache()
 _LEVERS = _Cache()
 
-#: ModelParams fields the start-month state reads besides the population (see ``dynamics.initial_state``).
+#: ModelParams fields the start-month state reads besides the population (see ``start.initial_state``).
 _INITIAL_FIELDS = ("initial_adoption", "initial_income_coef", "initial_age_coef", "active_products", "mechanism",
                    "threshold_mean", "threshold_income_slope", "threshold_sd", "never_adopt_share")
 
@@ -262,7 +264,5 @@ def run_batch(place: str, scale: float, start: str, months: int, runs: Sequence[
 
 
 def _small(place, scale: float) -> bool:
-    from diffusion.foundation.sources import place as get_place
-
     pl = get_place(place) if isinstance(place, str) else place
     return pl.households * scale <= CACHE_MAX_HOUSEHOLDS

@@ -35,6 +35,10 @@ BASIC_METRICS: tuple[str, ...] = (
 )
 
 
+#: Columns of the table of shares by hamlet (``OutputCounter.compute``), in order.
+HAMLET_COLUMNS: tuple[str, ...] = tuple(f"share_{k}" for k in INDICATORS) + ("share_working_age_smartphone",)
+
+
 def metric_names() -> list[str]:
     """Names of the scalar monthly outputs (before the levers' cost and activity columns), in order."""
     names = ["households"] + [f"share_{k}" for k in INDICATORS] + ["share_working_age_smartphone"]

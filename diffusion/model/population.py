@@ -10,13 +10,12 @@ import functools
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import expit, ndtr, ndtri
+from scipy.special import ndtr, ndtri
 
 from diffusion.foundation.errors import ParameterError, check_positive
 from diffusion.foundation.sources import Place
 from diffusion.foundation.sources import place as get_place
 from diffusion.model.params import ModelParams
-from diffusion.model.products import LADDER, PRODUCTS, prerequisites
 
 #: Bounds of the age groups of the household head used in the outputs (years).
 AGE_GROUPS: tuple[str, ...] = ("under_35", "35_49", "50_64", "65_plus")
@@ -208,7 +207,7 @@ def build_population(
     """Draw the households of ``place``.
 
     Args:
-        place: a preset key (see ``diffusion.sources.places()``) or a Place.
+        place: a preset key (see ``diffusion.foundation.sources.places()``) or a Place.
         params: model parameters (demography, income and skill numbers).
         rng: the run's "population" stream.
         scale: multiplies the size (households of a one-hamlet place, hamlets of a larger one).
@@ -221,46 +220,8 @@ def build_population(
     commune = hamlet_commune[hamlet].astype(np.int32)
     n_communes = int(hamlet_commune.max()) + 1
 
-    if params.homogeneous:
-        income = np.full(n, params.income_mean_vnd * pl.income_multiplier)
-        rank = (np.arange(n) + 0.5) / n
-        size = np.full(n, int(round(params.household_size_mean)), dtype=np.int16)
-        head_age = np.full(n, params.head_age_mean, dtype=np.float32)
-        elderly_only = np.zeros(n, dtype=bool)
-        working_age = np.maximum(1, np.round(size * params.working_age_share)).astype(np.int16)
-        skill = np.ones(n, dtype=np.float32)
-    else:
-        sigma = income_sigma(params.income_quintile_ratio)
-        mean = params.income_mean_vnd * pl.income_multiplier
-        z = rng.standard_normal(n)
-        income = np.exp(np.log(mean) - sigma**2 / 2 + sigma * z)
-        rank = ndtr(z)
-        # Household size: poorest quintile 1.2x the richest (VHLSS 2018), overall mean as given.
-        r = params.household_size_ratio
-        rel = r - (r - 1.0) * rank  # from r (poorest) down to 1 (richest)
-        mean_size = params.household_size_mean * rel / ((r + 1.0) / 2.0)
-        size = (1 + rng.poisson(np.maximum(mean_size - 1.0, 0.0))).astype(np.int16)
-        np.minimum(size, 15, out=size)
-        head_age = np.clip(rng.normal(params.head_age_mean, params.head_age_sd, n), 18, 95).astype(np.float32)
-        older = head_age >= 65
-        elderly_only = older & (rng.random(n) < params.elderly_only_share)
-        size = np.where(elderly_only, np.minimum(size, 2), size).astype(np.int16)
-        # Members other than the head are of working age with a probability chosen so that the share of
-        # working-age people matches params.working_age_share overall (derived in closed form below).
-        others = (size - 1).astype(np.int64)
-        head_wa = (~older).astype(np.int64)
-        need = params.working_age_share * size[~elderly_only].sum() - head_wa[~elderly_only].sum()
-        w = float(np.clip(need / max(others[~elderly_only].sum(), 1), 0.0, 1.0))
-        working_age = (head_wa + rng.binomial(others, w)).astype(np.int16)
-        working_age[elderly_only] = 0
-        skill = (
-            params.skill_base
-            - params.skill_age_slope * (head_age - 30.0)
-            + params.skill_income_slope * (rank - 0.5)
-            + params.skill_noise * rng.standard_normal(n)
-        )
-        skill = np.clip(skill, 0.02, 1.0).astype(np.float32)
-
+    draw = _identical_households if params.homogeneous else _drawn_households
+    income, rank, size, head_age, elderly_only, working_age, skill = draw(n, params, pl.income_multiplier, rng)
     household_income = income * size
     order = np.argsort(income, kind="stable")
     poor = np.zeros(n, dtype=bool)
@@ -273,21 +234,8 @@ def build_population(
     quintile = np.minimum((rank * 5).astype(np.int8), 4)
     age_group = np.searchsorted(_AGE_EDGES, head_age, side="right").astype(np.int8)
 
-    # Leaders: hamlet head and digital-team households, drawn among households with a working-age member.
-    leader = np.zeros(n, dtype=bool)
-    if params.leaders_per_hamlet > 0 and not params.homogeneous:
-        key = rng.random(n) + np.where(working_age > 0, 0.0, 2.0)
-        by = np.lexsort((key, hamlet))
-        bounds = np.searchsorted(hamlet, np.arange(n_hamlets + 1))
-        pos = np.arange(n) - bounds[hamlet[by]]
-        leader[by[pos < params.leaders_per_hamlet]] = True
-
-    if pl.hamlets == 1 and n_hamlets == 1:
-        hamlet_names = [pl.name]
-        commune_names = ["Đức Yên" if pl.key == "thon_dong" else "Đầm Hà" if pl.key == "dam_buon" else pl.name]
-    else:
-        hamlet_names = [f"Thôn {h + 1}" for h in range(n_hamlets)]
-        commune_names = [f"Xã {c + 1}" for c in range(n_communes)] if n_communes > 1 else [pl.name]
+    leader = _leaders(hamlet, n_hamlets, working_age, params, rng)
+    hamlet_names, commune_names = _names(pl, n_hamlets, n_communes)
     return Population(
         place=pl,
         hamlet_names=hamlet_names,
@@ -311,63 +259,73 @@ def build_population(
     )
 
 
-def solve_intercept(x: np.ndarray, target: float, iterations: int = 30) -> float:
-    """Intercept alpha with mean(expit(alpha + x)) == target (Newton's method, x fixed)."""
-    if target <= 0:
-        return -np.inf
-    if target >= 1:
-        return np.inf
-    alpha = float(np.log(target / (1 - target)) - np.mean(x))
-    for _ in range(iterations):
-        p = expit(alpha + x)
-        g = p.mean() - target
-        d = (p * (1 - p)).mean()
-        if d <= 0:
-            break
-        step = g / d
-        alpha -= step
-        if abs(step) < 1e-9:
-            break
-    return alpha
+def _identical_households(n: int, params: ModelParams, income_multiplier: float, rng: np.random.Generator):
+    """One household type (the Bass-limit check): mean income, size and age, full skill; no draws."""
+    income = np.full(n, params.income_mean_vnd * income_multiplier)
+    rank = (np.arange(n) + 0.5) / n
+    size = np.full(n, int(round(params.household_size_mean)), dtype=np.int16)
+    head_age = np.full(n, params.head_age_mean, dtype=np.float32)
+    elderly_only = np.zeros(n, dtype=bool)
+    working_age = np.maximum(1, np.round(size * params.working_age_share)).astype(np.int16)
+    skill = np.ones(n, dtype=np.float32)
+    return income, rank, size, head_age, elderly_only, working_age, skill
 
 
-def initial_adoption(
-    pop: Population, params: ModelParams, rng: np.random.Generator, eligible: dict[str, np.ndarray]
-) -> dict[str, np.ndarray]:
-    """Draw who uses each product at the start month.
-
-    The probability is logistic in log income (relative to the median) and head age, with the intercept
-    solved so that the mean over eligible households equals the product's ``initial_share``; products
-    are drawn in order (smartphone, mobile data, fibre, services) so that each respects the previous.
-    Leaders (team households) start with a smartphone and mobile data where it is available.
-
-    Args:
-        eligible: product -> bool array of households where the product is available at the start
-            (coverage, fibre in the hamlet); prerequisites on other products are applied here.
-    """
-    n = pop.n
-    out = {p: np.zeros(n, dtype=bool) for p in PRODUCTS}
-    if not params.initial_adoption:
-        return out
-    x = params.initial_income_coef * np.log(pop.income / np.median(pop.income)) + params.initial_age_coef * (
-        (pop.head_age - 50.0) / 10.0
+def _drawn_households(n: int, params: ModelParams, income_multiplier: float, rng: np.random.Generator):
+    """Income (lognormal), size, head's age, elderly-only flag, working-age members and skill, drawn in this
+    order from the population stream (the order is part of every result)."""
+    sigma = income_sigma(params.income_quintile_ratio)
+    mean = params.income_mean_vnd * income_multiplier
+    z = rng.standard_normal(n)
+    income = np.exp(np.log(mean) - sigma**2 / 2 + sigma * z)
+    rank = ndtr(z)
+    # Household size: poorest quintile 1.2x the richest (VHLSS 2018), overall mean as given.
+    r = params.household_size_ratio
+    rel = r - (r - 1.0) * rank  # from r (poorest) down to 1 (richest)
+    mean_size = params.household_size_mean * rel / ((r + 1.0) / 2.0)
+    size = (1 + rng.poisson(np.maximum(mean_size - 1.0, 0.0))).astype(np.int16)
+    np.minimum(size, 15, out=size)
+    head_age = np.clip(rng.normal(params.head_age_mean, params.head_age_sd, n), 18, 95).astype(np.float32)
+    older = head_age >= 65
+    elderly_only = older & (rng.random(n) < params.elderly_only_share)
+    size = np.where(elderly_only, np.minimum(size, 2), size).astype(np.int16)
+    # Members other than the head are of working age with a probability chosen so that the share of
+    # working-age people matches params.working_age_share overall (derived in closed form below).
+    others = (size - 1).astype(np.int64)
+    head_wa = (~older).astype(np.int64)
+    need = params.working_age_share * size[~elderly_only].sum() - head_wa[~elderly_only].sum()
+    w = float(np.clip(need / max(others[~elderly_only].sum(), 1), 0.0, 1.0))
+    working_age = (head_wa + rng.binomial(others, w)).astype(np.int16)
+    working_age[elderly_only] = 0
+    skill = (
+        params.skill_base
+        - params.skill_age_slope * (head_age - 30.0)
+        + params.skill_income_slope * (rank - 0.5)
+        + params.skill_noise * rng.standard_normal(n)
     )
-    drawn = [out[p] for p in PRODUCTS]  # (the same arrays, by product index)
-    for k, prod in enumerate(PRODUCTS):
-        u = rng.random(n)  # drawn for every product, used or not, so streams never shift
-        if prod not in params.active_products:
-            continue
-        ok = eligible[prod].copy()
-        needs = prerequisites(k, drawn)
-        if needs is not None:
-            ok &= needs
-        share = params.products[prod].initial_share
-        if not ok.any() or share <= 0:
-            continue
-        alpha = solve_intercept(x[ok], share)
-        prob = expit(alpha + x)
-        adopted = ok & (u < prob)
-        if LADDER[k].leaders_start:
-            adopted |= ok & pop.leader
-        out[prod] = drawn[k] = adopted
-    return out
+    skill = np.clip(skill, 0.02, 1.0).astype(np.float32)
+    return income, rank, size, head_age, elderly_only, working_age, skill
+
+
+def _leaders(hamlet: np.ndarray, n_hamlets: int, working_age: np.ndarray, params: ModelParams,
+             rng: np.random.Generator) -> np.ndarray:
+    """Hamlet head and digital-team households: ``leaders_per_hamlet`` per hamlet, drawn among households with
+    a working-age member."""
+    n = hamlet.shape[0]
+    leader = np.zeros(n, dtype=bool)
+    if params.leaders_per_hamlet > 0 and not params.homogeneous:
+        key = rng.random(n) + np.where(working_age > 0, 0.0, 2.0)
+        by = np.lexsort((key, hamlet))
+        bounds = np.searchsorted(hamlet, np.arange(n_hamlets + 1))
+        pos = np.arange(n) - bounds[hamlet[by]]
+        leader[by[pos < params.leaders_per_hamlet]] = True
+    return leader
+
+
+def _names(pl: Place, n_hamlets: int, n_communes: int) -> tuple[list[str], list[str]]:
+    """Names of the hamlets and communes: the preset's own for a one-hamlet place, else numbered."""
+    if pl.hamlets == 1 and n_hamlets == 1:
+        commune = "Đức Yên" if pl.key == "thon_dong" else "Đầm Hà" if pl.key == "dam_buon" else pl.name
+        return [pl.name], [commune]
+    hamlet_names = [f"Thôn {h + 1}" for h in range(n_hamlets)]
+    return hamlet_names, [f"Xã {c + 1}" for c in range(n_communes)] if n_communes > 1 else [pl.name]

@@ -59,6 +59,10 @@ _NEEDS: tuple[tuple[tuple[int, ...], ...], ...] = tuple(
 )
 
 
+#: Products another product needs (giving one up may take another away).
+NEEDED: frozenset[int] = frozenset(j for groups in _NEEDS for group in groups for j in group)
+
+
 def use_bits(indicator: str) -> int:
     """The bits of a use code (one bit per product, ``1 << k``) that count for ``indicator``."""
     return sum(1 << PRODUCTS.index(p) for p in INDICATOR_PRODUCTS[indicator])
