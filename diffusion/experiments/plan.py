@@ -22,14 +22,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from diffusion.experiments.config import (
-    ExperimentConfig,
-    LeverSpec,
-    UncertaintySpec,
-    scenario_levers,
-    scenario_params,
-    value_problem,
-)
+from diffusion.experiments.config import ExperimentConfig
+from diffusion.experiments.distributions import plain
+from diffusion.experiments.evaluation import RunSpec, Setup, Task
+from diffusion.experiments.scenarios import scenario_levers, scenario_params, value_problem
+from diffusion.experiments.uncertainties import UncertaintySpec
 from diffusion.foundation.errors import ConfigError, ParameterError
 from diffusion.foundation.sources import place as get_place
 
@@ -40,48 +37,6 @@ DESIGN_STREAM_KEY = (0x64657369,)  # "desi"
 TARGET_TASK_SECONDS = 1.0
 #: ...but a plan has at least this many tasks when it has that many runs (parallelism, progress, resume).
 MIN_TASKS = 8
-
-
-def seed_sequence(root_seed: int, replicate: int, design_point: int) -> np.random.SeedSequence:
-    """The SeedSequence of run (replicate, design_point): the same in every scenario (common random numbers)."""
-    return np.random.SeedSequence(int(root_seed), spawn_key=(int(replicate), int(design_point)))
-
-
-@dataclass(frozen=True)
-class Setup:
-    """What every run of an experiment shares: the place, its scale, the calendar and the root seed."""
-
-    place: str
-    scale: float
-    start: str
-    months: int
-    seed: int
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """One model run.
-
-    Attributes:
-        scenario, replicate, design_point: the run's keys in the results.
-        params: flat ModelParams overrides (``"rewiring"``, ``"smartphone.q"``).
-        levers: the run's levers with their settings.
-    """
-
-    scenario: str
-    replicate: int
-    design_point: int
-    params: dict[str, Any]
-    levers: tuple[LeverSpec, ...]
-
-
-@dataclass(frozen=True)
-class Task:
-    """A group of runs executed together by one worker; ``id`` names its part file."""
-
-    id: str
-    setup: Setup
-    runs: tuple[RunSpec, ...]
 
 
 @dataclass
@@ -130,25 +85,7 @@ def _bounded(u: UncertaintySpec) -> bool:
     return u.dist in ("normal", "lognormal") and u.lower is not None and u.upper is not None
 
 
-def ppf(u: UncertaintySpec, q: np.ndarray) -> np.ndarray:
-    """Quantiles q (0..1) of the uncertainty's distribution (choice/empirical excluded)."""
-    from scipy import stats
-
-    lo, hi = u.lower, u.upper
-    if u.dist == "uniform":
-        return lo + q * (hi - lo)
-    if u.dist == "loguniform":
-        return np.exp(np.log(lo) + q * (np.log(hi) - np.log(lo)))
-    if u.dist == "triangular":
-        return stats.triang.ppf(q, (u.mode - lo) / (hi - lo), loc=lo, scale=hi - lo)
-    log = u.dist == "lognormal"
-    a = -np.inf if lo is None else ((np.log(lo) if lo > 0 else -np.inf) if log else lo)
-    b = np.inf if hi is None else ((np.log(hi) if hi > 0 else -np.inf) if log else hi)
-    z = stats.truncnorm.ppf(q, (a - u.mean) / u.sd, (b - u.mean) / u.sd, loc=u.mean, scale=u.sd)
-    return np.exp(z) if log else z
-
-
-def make_design(cfg: ExperimentConfig) -> pd.DataFrame | None:
+def design_table(cfg: ExperimentConfig) -> pd.DataFrame | None:
     """The design table: ``design_point`` and one column per uncertainty (None without [design])."""
     if cfg.design is None or not cfg.uncertainties:
         return None
@@ -167,18 +104,15 @@ def make_design(cfg: ExperimentConfig) -> pd.DataFrame | None:
     def values(factor: list[UncertaintySpec], q: np.ndarray) -> dict[str, list[Any]]:
         out: dict[str, list[Any]] = {}
         for u in factor:
-            if u.dist == "empirical":
+            if u.dist == "empirical":  # rows of the draws file (parameters of one file are drawn together)
                 col = cfg.draws[u.source][u.column].to_numpy()
                 rows = np.minimum((q * len(col)).astype(np.int64), len(col) - 1)
                 v = col[rows]
-            elif u.dist == "choice":
-                rows = np.minimum((q * len(u.values)).astype(np.int64), len(u.values) - 1)
-                v = np.array([u.values[i] for i in rows], dtype=object)
+                if u.integer:
+                    v = np.round(np.asarray(v, dtype=float))
+                out[u.name] = [plain(x, u.integer) for x in v]
             else:
-                v = ppf(u, q)
-            if u.integer and u.dist != "choice":
-                v = np.round(np.asarray(v, dtype=float))
-            out[u.name] = [_plain(x, u.integer) for x in v]
+                out[u.name] = u.quantile(q)
         return out
 
     if cfg.design.sampler == "lhs":
@@ -215,15 +149,6 @@ def make_design(cfg: ExperimentConfig) -> pd.DataFrame | None:
     return design
 
 
-def _plain(x: Any, integer: bool) -> Any:
-    """numpy scalars -> Python values (they go into ModelParams and JSON)."""
-    if isinstance(x, np.generic):
-        x = x.item()
-    if integer and isinstance(x, float) and x.is_integer():
-        return int(x)
-    return x
-
-
 def _design_overrides(cfg: ExperimentConfig, design: pd.DataFrame | None, d: int
                       ) -> tuple[dict[str, Any], dict[tuple[str, str], Any]]:
     params: dict[str, Any] = {}
@@ -232,7 +157,7 @@ def _design_overrides(cfg: ExperimentConfig, design: pd.DataFrame | None, d: int
         return params, levers
     row = design.iloc[d]
     for u in cfg.uncertainties:
-        value = _plain(row[u.name], u.integer)
+        value = plain(row[u.name], u.integer)
         if u.target[0] == "model":
             params[u.target[1]] = value
         else:
@@ -247,7 +172,7 @@ def _check_design_points(cfg: ExperimentConfig, design: pd.DataFrame) -> None:
     if n_checks > 20_000:  # check each value alone; combinations would take too long
         for u in cfg.uncertainties:
             for value in pd.unique(design[u.name]):
-                msg = value_problem(u, _plain(value, u.integer), cfg.scenarios)
+                msg = value_problem(u.target, plain(value, u.integer), cfg.scenarios)
                 if msg:
                     problems.append((u.path, msg))
         if problems:
@@ -309,7 +234,7 @@ def make_plan(cfg: ExperimentConfig, *, check: bool = True) -> Plan:
         ``runs_per_task`` consecutive runs (from the config, else about TARGET_TASK_SECONDS of work each).
     """
     exp = cfg.experiment
-    design = make_design(cfg)
+    design = design_table(cfg)
     if design is not None and check:
         _check_design_points(cfg, design)
     n_points = 1 if design is None else len(design)

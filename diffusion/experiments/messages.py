@@ -1,0 +1,139 @@
+"""Config problems in a researcher's words: pydantic's validation errors become (dotted field path, text)
+pairs, with "did you mean" hints for unknown keys and the allowed keys of the table."""
+
+from __future__ import annotations
+
+import re
+import typing
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from diffusion.experiments.schema import unwrap
+from diffusion.foundation.errors import ConfigError
+from diffusion.foundation.text import did_you_mean, key_path, show
+
+#: A problem: (dotted field path or "", what is wrong and what is allowed).
+Problem = tuple[str, str]
+
+_ALLOWED: dict[str, str] = {
+    "int_type": "a whole number",
+    "float_type": "a number",
+    "finite_number": "a finite number",
+    "string_type": "text in quotes",
+    "bool_type": "true or false",
+    "dict_type": "a table",
+    "model_type": "a table",
+    "list_type": "a list [ ... ]",
+    "none_required": "nothing",
+}
+
+
+def join_path(loc: tuple[Any, ...]) -> str:
+    """A pydantic error location as a dotted config path: ("levers", "team", "visits") -> levers.team.visits."""
+    out = ""
+    for seg in loc:
+        if isinstance(seg, int):
+            out += f"[{seg}]"
+        else:
+            out += ("." if out else "") + key_path(seg)
+    return out
+
+
+def validate_table(model: type[BaseModel], data: Any, prefix: tuple[Any, ...], source: str,
+              problems: list[tuple[str, str]] | None = None) -> Any:
+    """``model.model_validate(data)``; errors become (path, text) problems, raised unless a list is given."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        found = _messages(e, model, data, prefix)
+        if problems is None:
+            raise ConfigError(source, found) from None
+        problems.extend(found)
+        return None
+
+
+def _messages(exc: ValidationError, model: type[BaseModel], data: Any,
+              prefix: tuple[Any, ...]) -> list[tuple[str, str]]:
+    items: list[tuple[tuple[Any, ...], str, str]] = []  # (loc, kind, text)
+    for err in exc.errors():
+        loc = _clean_loc(data, err["loc"], err["type"])
+        t = err["type"]
+        inp = err.get("input")
+        if t == "extra_forbidden":
+            allowed = _allowed_keys(model, loc[:-1])
+            text = f"unknown key {str(loc[-1])!r}{did_you_mean(loc[-1], allowed)}; allowed here: {', '.join(allowed)}"
+        elif t == "missing":
+            text = "is required but missing"
+        elif t == "literal_error":
+            expected = re.findall(r"'([^']*)'", str(err.get("ctx", {}).get("expected", "")))
+            text = f"{show(inp)} is not allowed: one of {', '.join(map(repr, expected))}{did_you_mean(inp, expected)}"
+        else:
+            allowed = _ALLOWED.get(t)
+            if allowed is None:
+                msg = err["msg"].removeprefix("Value error, ")
+                allowed = msg[:1].lower() + msg[1:]
+            text = f"{show(inp)} is not allowed: {allowed}"
+        items.append((loc, t, text))
+    # a union reports one error per member: keep the deepest, merge the rest
+    locs = [loc for loc, _, _ in items]
+    merged: dict[tuple[Any, ...], list[str]] = {}
+    for loc, _t, text in items:
+        if any(other[: len(loc)] == loc and len(other) > len(loc) for other in locs):
+            continue
+        merged.setdefault(loc, [])
+        if text not in merged[loc]:
+            merged[loc].append(text)
+    out = []
+    for loc, texts in merged.items():
+        if len(texts) > 1 and all(" is not allowed: " in t for t in texts):
+            head = texts[0].split(" is not allowed: ")[0]
+            text = head + " is not allowed: " + " or ".join(t.split(" is not allowed: ", 1)[1] for t in texts)
+        else:
+            text = "; ".join(texts)
+        out.append((join_path(prefix + loc), text))
+    return out
+
+
+def _clean_loc(data: Any, loc: tuple[Any, ...], etype: str) -> tuple[Any, ...]:
+    """Drop the union-member tags pydantic puts into error locations (segments absent from the input)."""
+    out: list[Any] = []
+    cur = data
+    for i, seg in enumerate(loc):
+        last = i == len(loc) - 1
+        in_dict = isinstance(cur, dict) and seg in cur
+        if in_dict or (isinstance(cur, list) and isinstance(seg, int) and 0 <= seg < len(cur)):
+            out.append(seg)
+            cur = cur[seg]
+        elif isinstance(cur, dict) and last and etype == "missing":
+            out.append(seg)
+    return tuple(out)
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    types: list[Any] = [model]
+    for seg in loc:
+        nxt: list[Any] = []
+        for tp in types:
+            for t in unwrap(tp):
+                if isinstance(t, type) and issubclass(t, BaseModel):
+                    for name, f in t.model_fields.items():
+                        if (f.alias or name) == seg:
+                            nxt.append(f.annotation)
+                elif typing.get_origin(t) is dict:
+                    nxt.append(typing.get_args(t)[1])
+                elif typing.get_origin(t) is list and isinstance(seg, int):
+                    nxt.append(typing.get_args(t)[0])
+        types = nxt
+    keys: list[str] = []
+    for tp in types:
+        for t in unwrap(tp):
+            if isinstance(t, type) and issubclass(t, BaseModel):
+                keys += [f.alias or n for n, f in t.model_fields.items()]
+    return keys
+
+
+def raise_problems(source: str, problems: list[tuple[str, str]]) -> None:
+    """Raise one ConfigError for all ``problems`` (each once, in order), if there are any."""
+    if problems:
+        raise ConfigError(source, list(dict.fromkeys(problems)))
