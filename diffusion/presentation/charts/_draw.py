@@ -21,6 +21,13 @@ FAN_COLOUR = style.PALETTE[1]
 TARGET_COLOUR = "#333333"
 
 
+def require_columns(df: pd.DataFrame, cols: tuple[str, ...], what: str) -> None:
+    """ValueError (the chart does not apply) when ``df`` lacks any of ``cols``."""
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise ValueError(f"{what} table lacks the columns {missing}")
+
+
 def panel_grid(n: int, *, ncols_max: int = 3, row_height: float = 2.5, extra: float = 0.9,
                sharex: bool | str = True, sharey: bool | str = True) -> tuple[Figure, list[Axes]]:
     """A figure with ``n`` panels in rows of at most ``ncols_max``; unused axes are removed."""

@@ -1,6 +1,6 @@
 """Adoption charts: over time per product, by scenario, additional adopters, by group and by hamlet.
 
-Each function takes the tidy results (see ``diffusion.charts.data``) and returns a matplotlib Figure.
+Each function takes the tidy results (see ``charts.data``) and returns a matplotlib Figure.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def _y_label(metric: str, lang: str) -> str:
     return tr("axis.share_people" if "working_age" in metric else "axis.share_households", lang)
 
 
-def _place_suffix(place: str | None) -> str:
+def place_suffix(place: str | None) -> str:
     return f" — {place}" if place else ""
 
 
@@ -90,7 +90,7 @@ def adoption_over_time(results: pd.DataFrame, metric: str = "share_internet", *,
         _draw.label_first_col(axes, _y_label(metric, lang))
         style.bottom_xlabels_only(axes)
         _draw.title(fig, tr("title.adoption", lang, indicator=metric_label(metric, lang),
-                            place=_place_suffix(place)))
+                            place=place_suffix(place)))
         _draw.legend(fig, handles, ncols=3 if len(handles) <= 4 else 2)
     return fig
 
@@ -145,7 +145,7 @@ def scenario_comparison(results: pd.DataFrame, metrics: tuple[str, ...] = (
             _draw.share_limits(ax, bands["p25"].min())
         _draw.label_first_col(axes, tr("axis.share_households", lang))
         style.bottom_xlabels_only(axes)
-        _draw.title(fig, tr("title.scenarios", lang, place=_place_suffix(place)))
+        _draw.title(fig, tr("title.scenarios", lang, place=place_suffix(place)))
         _draw.legend(fig, handles + ([target_handle] if target_handle else []), ncols=3)
     return fig
 

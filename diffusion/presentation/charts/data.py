@@ -78,17 +78,14 @@ def compared_scenarios(results, reference: str | None, what: str) -> tuple[list[
     return scenarios, reference, others
 
 
-def reference_scenario(scenarios: list[str], config: dict | None = None) -> str:
+def reference_scenario(scenarios: list[str], preferred: str | None = None) -> str:
     """The scenario comparisons are made against.
 
-    The first of: a scenario whose config section has ``reference = true``; a scenario named
-    "reference" (or "baseline", "no_policy", "status_quo"); the first scenario.
+    The first of: ``preferred`` (the config's reference scenario) if it is among ``scenarios``; a scenario
+    named "reference" (or "baseline", "no_policy", "status_quo"); the first scenario.
     """
-    cfg = (config or {}).get("scenarios") or {}
-    if isinstance(cfg, dict):
-        for name, section in cfg.items():
-            if isinstance(section, dict) and section.get("reference") is True and str(name) in scenarios:
-                return str(name)
+    if preferred is not None and str(preferred) in scenarios:
+        return str(preferred)
     for name in ("reference", "baseline", "no_policy", "status_quo"):
         if name in scenarios:
             return name
@@ -206,18 +203,6 @@ def source_label(url: str) -> str:
     """Short form of a source address for a legend: its host name without "www."."""
     host = urlparse(str(url)).netloc
     return host[4:] if host.startswith("www.") else (host or str(url))
-
-
-def place_key(config: dict | None) -> str | None:
-    """The place preset named by a config's [population] section, if any."""
-    pop = (config or {}).get("population")
-    if isinstance(pop, str):
-        return pop
-    if isinstance(pop, dict):
-        for key in ("place", "preset", "name"):
-            if isinstance(pop.get(key), str):
-                return pop[key]
-    return None
 
 
 def place_name(key: str | None, lang: str = "en") -> str | None:

@@ -6,7 +6,8 @@
   line style, a marker and a hatch, so that series stay distinguishable in black-and-white print.
 - Axes: no top/right spines, a light horizontal grid only, units in every axis label.
 - ``save(fig, path_stem)`` writes PNG, SVG and PDF with fixed metadata (no dates, fixed SVG hash salt),
-  so rendering the same results twice gives byte-identical files. Writes are atomic.
+  so rendering the same results twice gives byte-identical files. Writes are atomic
+  (``foundation.files.atomic_write``).
 
 Charts are built on ``matplotlib.figure.Figure`` directly (no pyplot, no global state; rendering uses
 the Agg canvas), inside ``style_context()``.
@@ -18,7 +19,6 @@ import contextlib
 import io
 import logging
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +29,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, Formatter, FuncFormatter, PercentFormatter
 
+from diffusion.foundation.files import atomic_write
 from diffusion.foundation.strings import fmt_number, tr
 
 # fontTools (PDF font subsetting) logs every table it prunes at INFO; keep that out of our logs.
@@ -191,21 +192,6 @@ def bottom_xlabels_only(axes: list[Axes]) -> None:
                     for o, osp in spans)
         if below:
             ax.set_xlabel("")
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename (never a half-written file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 #: Metadata written into every file: no dates and no version strings, so reruns are byte-identical.

@@ -1,0 +1,142 @@
+"""summary.csv in the report: its rows, each outcome's label and its values as text in the outcome's unit.
+
+Each row's outcome is looked up by name among the outcomes the results describe (``Results.outcomes``:
+``experiments.outcomes.Outcome`` objects with their kind, unit and label); nothing is read from the name
+itself. An outcome the results do not describe is labelled with its name and shown as a plain number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from diffusion.experiments.outcomes import Outcome, outcome_catalogue
+from diffusion.foundation import sources
+from diffusion.foundation.strings import fmt_month, fmt_number, fmt_pct, tr
+from diffusion.presentation.charts.view import ResultsView
+
+#: Indicators of the headline table, each at the Resolution 09 target date (else at the end of the runs).
+HEADLINE_METRICS: tuple[str, ...] = ("share_internet", "share_fibre", "share_working_age_smartphone")
+#: Kinds of outcome of the headline table after the indicators (of internet use where they have an indicator).
+HEADLINE_KINDS: tuple[str, ...] = ("total_cost", "additional", "cost_per_additional")
+
+
+def summary_long(summary: pd.DataFrame) -> pd.DataFrame:
+    """summary.csv as one row per scenario and outcome: scenario, outcome, median, p5, p95, mean, date.
+
+    Reads the long format of the experiment layer (scenario, outcome, median, p05|p5, p95, [mean, date,
+    ...]) and a wide one (scenario, <outcome>_median, <outcome>_p5|_p05, <outcome>_p95); empty if neither.
+    """
+    cols = ["scenario", "outcome", "median", "p5", "p95", "mean", "date"]
+    if {"scenario", "outcome", "median"} <= set(summary.columns):
+        out = pd.DataFrame({
+            "scenario": summary["scenario"].astype(str), "outcome": summary["outcome"].astype(str),
+            "median": pd.to_numeric(summary["median"], errors="coerce"),
+            "p5": pd.to_numeric(summary.get("p05", summary.get("p5", np.nan)), errors="coerce"),
+            "p95": pd.to_numeric(summary.get("p95", np.nan), errors="coerce"),
+            "mean": pd.to_numeric(summary.get("mean", np.nan), errors="coerce"),
+            "date": summary.get("date", pd.Series([None] * len(summary))).where(lambda d: d.notna(), None),
+        })
+        return out[cols].reset_index(drop=True)
+    if "scenario" in summary.columns:
+        outcomes = [c[: -len("_median")] for c in summary.columns if c.endswith("_median")]
+        rows = []
+        for _, r in summary.iterrows():
+            for o in outcomes:
+                low = r.get(f"{o}_p05", r.get(f"{o}_p5", np.nan))
+                high = r.get(f"{o}_p95", np.nan)
+                rows.append([str(r["scenario"]), o, float(r[f"{o}_median"]), float(low), float(high), np.nan, None])
+        return pd.DataFrame(rows, columns=cols)
+    return pd.DataFrame(columns=cols)
+
+
+def summary_rows(summary: pd.DataFrame) -> list[tuple[str, str, float, float, float]]:
+    """(scenario, outcome, median, p5, p95) of every row of summary.csv (see ``summary_long``)."""
+    long = summary_long(summary)
+    return [(r.scenario, r.outcome, float(r.median), float(r.p5), float(r.p95)) for r in long.itertuples()]
+
+
+def known_outcomes(view: ResultsView) -> dict[str, Outcome]:
+    """The outcomes the results describe, by name: ``Results.outcomes`` (from the config's metrics) and those
+    of every share column of the time series (for a stored config that no longer validates)."""
+    ts = view.timeseries
+    extra: dict[str, Outcome] = {}
+    if ts is not None:
+        metrics = [c for c in ts.columns if c.startswith("share_")]
+        present = set(ts["date"])
+        extra = outcome_catalogue(metrics, sorted({t.by for t in sources.targets() if t.by in present}))
+    return {**extra, **view.results.outcomes}
+
+
+def outcome_label(name: str, outcomes: dict[str, Outcome], lang: str, last_date: str | None = None) -> str:
+    """A readable label of a summary.csv outcome (its name when the results do not describe it)."""
+    o = outcomes.get(name)
+    return o.label(lang, last_date) if o is not None else name
+
+
+def _plain(value: float, lang: str) -> str:
+    """A number of an outcome the results do not describe."""
+    if abs(value) >= 100 or float(value).is_integer():
+        return fmt_number(value, lang, 0)
+    return fmt_number(value, lang, 2 if abs(value) < 1 else 1)
+
+
+def _points(value: float, lang: str) -> str:
+    return ("+" if value > 0 else "") + fmt_number(100 * value, lang, 1) + " " + tr("word.pp", lang)
+
+
+#: How a value is written, by the outcome's unit (``experiments.outcomes.UNITS``; "month" and
+#: "share_of_runs" are written by ``outcome_values`` itself).
+FORMATS: dict[str, Callable[[float, str], str]] = {
+    "share": lambda v, lang: fmt_pct(v, lang, 1),
+    "share_difference": _points,
+    "households": lambda v, lang: fmt_number(v, lang, 0),
+    "vnd": lambda v, lang: fmt_number(v, lang, 0),
+    "vnd_per_household": lambda v, lang: fmt_number(v, lang, 0),
+    "months": lambda v, lang: fmt_number(v, lang, 1),
+}
+
+
+def _month_values(row, lang: str, month_dates: dict[int, str]) -> tuple[str, str]:
+    """A month reached: the median month (as summary.csv dates it) and the interval; "not reached" beyond
+    the runs."""
+    def fmt(v: float) -> str:
+        if not np.isfinite(v):
+            return tr("word.never", lang)
+        return fmt_month(month_dates.get(int(v), str(int(v))), lang)
+
+    text = fmt_month(row.date, lang) if isinstance(row.date, str) and row.date else fmt(row.median)
+    if not (np.isfinite(row.p5) or np.isfinite(row.p95)):
+        return text, "–"
+    return text, f"{fmt(row.p5)} – {fmt(row.p95)}"
+
+
+def outcome_values(row, outcome: Outcome | None, lang: str, month_dates: dict[int, str]) -> tuple[str, str]:
+    """(median, 5–95% interval) of a ``summary_long`` row as text, in the unit of its ``outcome``."""
+    unit = outcome.unit if outcome is not None else None
+    if unit == "month":
+        return _month_values(row, lang, month_dates)
+    if unit == "share_of_runs":
+        share = row.mean if np.isfinite(row.mean) else row.median
+        return tr("word.of_runs", lang, pct=fmt_pct(share, lang, 0)), "–"
+    fmt = FORMATS.get(unit, _plain)
+    med, lo, hi = row.median, row.p5, row.p95
+    text = fmt(med, lang) if np.isfinite(med) else "–"
+    return text, (f"{fmt(lo, lang)} – {fmt(hi, lang)}" if np.isfinite(lo) and np.isfinite(hi) else "–")
+
+
+def headline_outcomes(names: list[str], outcomes: dict[str, Outcome]) -> list[str]:
+    """The outcomes of the headline table among ``names``, in order: the indicators of HEADLINE_METRICS at
+    the Resolution 09 target date (else at the end), total spending, additional internet households and
+    their cost."""
+    present = [outcomes[n] for n in names if n in outcomes]
+    dates = sorted({t.by for t in sources.targets()})
+    chosen: list[Outcome] = []
+    for m in HEADLINE_METRICS:
+        at = [o for d in dates for o in present if o.kind == "at" and o.metric == m and o.date == d]
+        chosen += (at or [o for o in present if o.kind == "final" and o.metric == m])[:1]
+    for kind in HEADLINE_KINDS:
+        chosen += [o for o in present if o.kind == kind and o.indicator in ("", "internet")][:1]
+    return [o.name for o in chosen]
