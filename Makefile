@@ -16,7 +16,10 @@ $(BIN)/.installed: pyproject.toml
 run: $(BIN)/.installed
 	$(BIN)/diffusion run $(CONFIG)
 
+# Lint, the layer contract (imports only point down; see docs/design.md), then every test.
 test: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 test-fast: $(BIN)/.installed
@@ -24,7 +27,7 @@ test-fast: $(BIN)/.installed
 
 # The interactive app (Mesa SolaraViz) on http://127.0.0.1:8765; PLACE=dam_buon or commune for another place.
 app: $(BIN)/.installed
-	$(BIN)/python -m diffusion.presentation.app --place $(or $(PLACE),thon_dong)
+	$(BIN)/diffusion app --place $(or $(PLACE),thon_dong)
 
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_model.py

@@ -21,7 +21,20 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
+
+from diffusion.analyses.calibration import calibrate, validate_calibration
+from diffusion.analyses.experiment import run_experiment
+from diffusion.analyses.sensitivity import run_sensitivity, validate_sensitivity
+from diffusion.experiments.config import ExperimentConfig, load_config
+from diffusion.experiments.plan import make_plan
+from diffusion.experiments.reference import reference_markdown
 from diffusion.foundation.errors import ConfigError, DiffusionError
+from diffusion.foundation.sources import place
+from diffusion.foundation.version import __version__
+from diffusion.presentation.app import app_main
+from diffusion.presentation.charts import chart_names, check_outputs, render_charts
+from diffusion.presentation.report import report_main, write_report
 
 log = logging.getLogger("diffusion")
 
@@ -76,14 +89,20 @@ def _add_calibrate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("calibrate", help="ABC-SMC calibration (pyABC) of a config's [calibration] table",
                        description="Fit the [calibration] priors of CONFIG to its targets with pyABC (ABC-SMC) and "
                        "write results/<experiment>/calibration/ (resuming calibration.db).")
-    _execution_arguments(p, " with a [calibration] table", "results/<experiment>/calibration")
+    _execution_arguments(p, " with a [calibration] table", "results/<experiment name>")
     p.set_defaults(handler=_calibrate)
 
 
 def _calibrate(args: argparse.Namespace) -> int:
-    from diffusion.analyses.calibration import calibrate_main
-
-    return calibrate_main(args)
+    logging.getLogger("ABC").propagate = False  # pyABC prints through its own handler
+    cfg = _load(args.config, build=False)
+    out = calibrate(cfg, args.out, workers=args.workers, scheduler=args.scheduler, fresh=args.fresh,
+                    quiet=args.quiet)
+    if not args.quiet:
+        summary = pd.read_csv(out / "posterior_summary.csv")
+        log.info("posterior medians and 90%% credible intervals (%s):\n%s", out / "posterior_summary.csv",
+                 summary[["parameter", "median", "ci90_lower", "ci90_upper"]].to_string(index=False))
+    return _charts(out.parent, ("calibration",), args.quiet)
 
 
 def _add_sensitivity(sub: argparse._SubParsersAction) -> None:
@@ -95,15 +114,33 @@ def _add_sensitivity(sub: argparse._SubParsersAction) -> None:
 
 
 def _sensitivity(args: argparse.Namespace) -> int:
-    from diffusion.analyses.sensitivity import sensitivity_command
+    res = run_sensitivity(_load(args.config), args.out, workers=args.workers, scheduler=args.scheduler,
+                          fresh=args.fresh, quiet=args.quiet)
+    if not res.ok:
+        log.error("%d task(s) failed; see %s; rerun to retry them", len(res.failures), res.out_dir / "manifest.json")
+        return EXIT_FAILED
+    if not args.quiet:
+        _print_indices(res)
+    return _charts(res.out_dir, ("sensitivity",), args.quiet)
 
-    return sensitivity_command(args)
+
+def _print_indices(res) -> None:
+    """The indices (largest first), the replicate noise and what was run."""
+    r = res.result
+    for w in r.warnings:
+        log.warning("warning: %s", w)
+    cols = ["S1", "ST"] if r.method == "sobol" else ["mu_star", "sigma"]
+    table = r.sobol if r.method == "sobol" else r.morris
+    with pd.option_context("display.width", 140, "display.max_rows", 200):
+        print(table.sort_values(["outcome", cols[-1]], ascending=[True, False])
+              .to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    print(r.noise.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    print(f"{res.runs} runs ({res.skipped_tasks} of {res.tasks} tasks resumed) in {res.seconds:.1f} s; "
+          f"results in {res.out_dir}")
 
 
 def _run(args: argparse.Namespace) -> int:
-    from diffusion.experiments.execution import run_experiment
-
-    outcome = run_experiment(args.config, out=args.out, workers=args.workers, scheduler=args.scheduler,
+    outcome = run_experiment(_load(args.config), out=args.out, workers=args.workers, scheduler=args.scheduler,
                              fresh=args.fresh, quiet=args.quiet)  # (a ConfigError is reported by main)
     m = outcome.manifest
     if outcome.skipped_tasks:
@@ -125,20 +162,36 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _report(out_dir: Path, quiet: bool) -> int:
-    try:
-        from diffusion.presentation.report import write_report
-    except ModuleNotFoundError as e:
-        if e.name not in ("diffusion.presentation.report",):
-            raise
-        log.warning("diffusion.report is not available: charts and report skipped")
-        return EXIT_OK
+    """Draw the charts and write the report of a results folder (1 when that fails; the results are kept)."""
     try:
         write_report(out_dir, quiet=quiet)
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 - the runs are done and kept; the report is reported, not fatal
         log.error("the report could not be written: %s: %s", type(e).__name__, e)
         log.debug("report failure", exc_info=True)
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _charts(out_dir: Path, kinds: tuple[str, ...], quiet: bool) -> int:
+    """Draw the charts of an analysis (1 when that fails; the analysis's tables are kept)."""
+    try:
+        charts = render_charts(out_dir, kinds=kinds)
+    except Exception as e:  # noqa: BLE001 - as in _report
+        log.error("the charts could not be drawn: %s: %s", type(e).__name__, e)
+        log.debug("chart failure", exc_info=True)
+        return EXIT_FAILED
+    if not quiet:
+        log.info("%d chart(s) in %s", len(charts), out_dir / "charts")
+    return EXIT_OK
+
+
+def _load(path: str, build: bool = True) -> ExperimentConfig:
+    """A config file loaded and checked, charts included (a ConfigError is reported by main)."""
+    cfg = load_config(path, build=build)
+    problems = check_outputs(cfg)
+    if problems:
+        raise ConfigError(cfg.file, problems)
+    return cfg
 
 
 # ------------------------------------------------------------------ check
@@ -155,9 +208,7 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
 
 def _check(args: argparse.Namespace) -> int:
     if args.reference is not None:
-        from diffusion.experiments.config import reference_markdown
-
-        text = reference_markdown()
+        text = reference_markdown(charts=chart_names())
         if args.reference == "-":
             sys.stdout.write(text)
         else:
@@ -169,14 +220,9 @@ def _check(args: argparse.Namespace) -> int:
     if args.config is None:
         log.error("diffusion check: give a CONFIG file (or --reference)")
         return EXIT_USAGE
-    from diffusion.experiments.config import load_config
-    from diffusion.experiments.plan import make_plan
-
-    cfg = load_config(args.config)  # (a ConfigError is reported by main)
+    cfg = _load(args.config)
     plan = make_plan(cfg)
     notes = _check_analyses(cfg)
-    from diffusion.foundation.sources import place
-
     pl = place(plan.setup.place)
     ref = f" (reference: {plan.reference})" if plan.reference else ""
     print(f"{args.config}: ok. Experiment {cfg.name!r}: {pl.name} at scale {plan.setup.scale:g}, "
@@ -188,18 +234,14 @@ def _check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _check_analyses(cfg) -> list[str]:
+def _check_analyses(cfg: ExperimentConfig) -> list[str]:
     """Validate the [sensitivity] and [calibration] tables when present (ConfigError before any run)."""
     notes: list[str] = []
     if cfg.data.get("sensitivity") is not None:
-        from diffusion.analyses.sensitivity import validate_sensitivity
-
         spec = validate_sensitivity(cfg)
         notes.append("[sensitivity]: ok.")
         notes += [f"warning: {w}" for w in spec.warnings]
     if cfg.data.get("calibration") is not None:
-        from diffusion.analyses.calibration import validate_calibration
-
         validate_calibration(cfg)
         notes.append("[calibration]: ok.")
     return notes
@@ -207,18 +249,11 @@ def _check_analyses(cfg) -> list[str]:
 
 # ------------------------------------------------------- delegated commands
 def _report_main(argv: list[str]) -> int:
-    from diffusion.presentation.report import report_main
-
     return report_main(argv)
 
 
 def _app_main(argv: list[str]) -> int:
-    try:
-        from diffusion.presentation.app import app_main
-    except ImportError as e:  # the optional viz extra is missing
-        log.error("diffusion app needs the optional 'viz' extra: pip install -e '.[viz]' (%s)", e)
-        return EXIT_USAGE
-    return app_main(argv)
+    return app_main(argv)  # (it reports a missing viz extra itself)
 
 
 #: Commands with their own argument parsers: name -> (help, entry point taking the remaining arguments).
@@ -241,8 +276,6 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``diffusion`` command."""
-    from diffusion import __version__
-
     parser = argparse.ArgumentParser(
         prog="diffusion",
         description="Smartphone and internet adoption by rural Vietnamese households: run experiments.",
