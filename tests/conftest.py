@@ -90,22 +90,57 @@ def build_results(replicates: int = REPLICATES, months: int = MONTHS) -> tuple[p
     return ts, pd.concat(hamlet_frames, ignore_index=True)
 
 
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"no TOML for {value!r}")
+
+
+def toml_text(data: dict, prefix: str = "") -> str:
+    """A config dict as TOML text (scalars and lists of a table first, then its sub-tables)."""
+    scalars = [f"{k} = {_toml_value(v)}" for k, v in data.items() if not isinstance(v, dict)]
+    tables = [(k, v) for k, v in data.items() if isinstance(v, dict)]
+    out = ([f"[{prefix}]"] if prefix and (scalars or not tables) else []) + scalars
+    if out:
+        out.append("")
+    for k, v in tables:
+        out.append(toml_text(v, f"{prefix}.{k}" if prefix else k))
+    return "\n".join(out)
+
+
+def _record_files(folder: Path, manifest: dict) -> None:
+    """List the run's files in the manifest (kind "run", with their size and SHA-256), as the store does."""
+    from diffusion.experiments.store import file_digest
+
+    manifest["files"] = {name: {"analysis": "run", **file_digest(folder / name)}
+                         for name in ("timeseries.parquet", "summary.csv", "by_hamlet.parquet")
+                         if (folder / name).exists()}
+
+
 def write_results_folder(folder: Path, ts: pd.DataFrame, by_hamlet: pd.DataFrame | None = None,
                          config: dict | None = None) -> Path:
-    """Write a minimal results folder as the experiment layer does: manifest.json, timeseries.parquet,
-    summary.csv (``diffusion.results.summarise``) and, if given, by_hamlet.parquet."""
-    from diffusion.experiments.results import summarise
+    """Write a minimal results folder as the experiment layer does: manifest.json (format 2, with the run's
+    section), timeseries.parquet, summary.csv (``experiments.summary.summarise``) and, if given,
+    by_hamlet.parquet."""
+    from diffusion.experiments.store import FORMAT
+    from diffusion.experiments.summary import summarise
 
     folder.mkdir(parents=True, exist_ok=True)
     config = config or results_config()
     scenarios = list(dict.fromkeys(ts["scenario"]))
     reference = "reference" if "reference" in scenarios else scenarios[0]
-    manifest = {
-        "experiment": config["experiment"]["name"],
-        "description": config["experiment"]["description"],
+    run = {
+        "identity": "0" * 64,
+        "status": "done",
         "config_file": "experiments/commune_levers.toml",
         "config_sha256": "0" * 64,
-        "config_text": '[experiment]\nname = "commune_levers"\nseed = 20240601\n',
+        "config_text": toml_text(config),
         "config": config,
         "root_seed": config["experiment"]["seed"],
         "plan": {"scenarios": scenarios, "reference": reference, "replications": REPLICATES, "design_points": 1},
@@ -116,15 +151,30 @@ def write_results_folder(folder: Path, ts: pd.DataFrame, by_hamlet: pd.DataFrame
         "finished": "2025-01-01T00:00:05+00:00",
         "runs_done": int(ts.groupby(["scenario", "replicate", "design_point"]).ngroups),
         "runs_failed": 0,
+        "tasks_failed": [],
+        "executor": "in-process",
     }
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
     ts.to_parquet(folder / "timeseries.parquet", index=False)
     summary = summarise(ts, reference=reference, scenarios=scenarios,
                         metrics=("share_smartphone", "share_fibre", "share_internet", "share_working_age_smartphone"))
     summary.to_csv(folder / "summary.csv", index=False)
     if by_hamlet is not None:
         by_hamlet.to_parquet(folder / "by_hamlet.parquet", index=False)
+    manifest = {"format": FORMAT, "experiment": config["experiment"]["name"], "analyses": {"run": run}}
+    _record_files(folder, manifest)
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
     return folder
+
+
+def set_outputs(folder: Path, **outputs) -> None:
+    """Change ``[outputs]`` of the config stored in a results folder (its text and its parsed form), e.g.
+    ``set_outputs(folder, charts=["dashboard"], language="vi")``."""
+    path = folder / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    run = manifest["analyses"]["run"]
+    run["config"].setdefault("outputs", {}).update(outputs)
+    run["config_text"] = toml_text(run["config"])
+    path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
 
 
 @pytest.fixture(scope="session")
@@ -164,9 +214,7 @@ def copy_results(results_folder, tmp_path):
         dest = tmp_path / name
         shutil.copytree(results_folder, dest, ignore=shutil.ignore_patterns("charts", "report.*"))
         if language is not None:
-            manifest = json.loads((dest / "manifest.json").read_text(encoding="utf-8"))
-            manifest["config"]["outputs"]["language"] = language
-            (dest / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+            set_outputs(dest, language=language)
         return dest
 
     return make

@@ -17,9 +17,17 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from diffusion import AdoptionModel, DigitalTeams, ModelParams, PublicAccessPoint, SmartphoneSubsidy
+from diffusion.analyses.calibration import Simulator, validate_calibration
+from diffusion.analyses.experiment import run_experiment
+from diffusion.analyses.sensitivity import make_design, validate_sensitivity
+from diffusion.experiments.config import load_config_text
+from diffusion.experiments.evaluation import evaluate_task
+from diffusion.model.engine import BatchRun, run_batch
+from diffusion.model.levers import make_lever
 
 BASELINE = Path(__file__).with_name("baseline.json")
 UPDATE = os.environ.get("DIFFUSION_UPDATE_BASELINE") == "1"
@@ -146,9 +154,6 @@ def single_run() -> dict:
 
 
 def batch_run() -> dict:
-    from diffusion.model.engine import BatchRun, run_batch
-    from diffusion.model.levers import make_lever
-
     runs = [BatchRun(seed, ModelParams().with_overrides({"smartphone.q": q, "rewiring": 0.1}),
                      [make_lever("digital_teams", "team", visits_per_member=v, start="2021-02")])
             for seed in (1, 2) for q, v in ((0.2, 4), (0.9, 12))]
@@ -161,30 +166,21 @@ def batch_run() -> dict:
 
 
 def experiment_summary(tmp: Path) -> list:
-    from diffusion.experiments.config import load_config_text
-    from diffusion.experiments.execution import run_experiment
-
     cfg = load_config_text(EXPERIMENT, source="baseline.toml", base_dir=tmp)
     out = run_experiment(cfg, out=tmp / "exp", workers=0, quiet=True)
-    summary = __import__("pandas").read_csv(out.out_dir / "summary.csv")
+    summary = pd.read_csv(out.out_dir / "summary.csv")
     return [[_clean(v) for v in row] for row in summary.itertuples(index=False)]
 
 
 def sensitivity_rows() -> list:
-    from diffusion.analyses.sensitivity import evaluate_task, make_design, validate_sensitivity
-    from diffusion.experiments.config import load_config_text
-
     cfg = load_config_text(SENSITIVITY, source="sens.toml")
     md = make_design(cfg, validate_sensitivity(cfg))
-    frame = __import__("pandas").concat([evaluate_task(t) for t in md.tasks], ignore_index=True)
+    frame = pd.concat([evaluate_task(t).table for t in md.tasks], ignore_index=True)
     frame = frame.sort_values(["scenario", "replicate"], kind="stable")
     return [[_clean(v) for v in row] for row in frame.itertuples(index=False)]
 
 
 def calibration_simulation() -> dict:
-    from diffusion.analyses.calibration import Simulator, validate_calibration
-    from diffusion.experiments.config import load_config_text
-
     spec = validate_calibration(load_config_text(CALIBRATION, source="cal.toml", build=False))
     sim = Simulator(spec.priors, spec.setups, spec.targets, spec.seed)
     out = {}

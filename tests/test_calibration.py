@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 
 import pandas as pd
@@ -17,7 +16,9 @@ from diffusion.analyses.calibration import (
     validate_calibration,
 )
 from diffusion.experiments.config import load_config_text
+from diffusion.experiments.results import load_results
 from diffusion.foundation.errors import ConfigError
+from diffusion.presentation.charts import render_charts
 
 BASE = """
 [experiment]
@@ -128,7 +129,7 @@ def no_simulation(monkeypatch):
 
 @pytest.mark.parametrize("edit, path, words", [
     (lambda s: s.replace("lower = 0.05\nupper = 2.0", "lower = 2.0\nupper = 0.5"),
-     'calibration.priors."smartphone.q".lower', "below upper"),
+     'calibration.priors."smartphone.q".upper', "greater than lower"),
     (lambda s: s.replace('[calibration.priors."fibre.q"]', '[calibration.priors."fibre.qq"]'),
      'calibration.priors."fibre.qq"', "did you mean 'fibre.q'"),
     (lambda s: s.replace('[calibration.priors."fibre.q"]\n', '[calibration.priors."fibre.q"]\ndist = "loguniform"\n')
@@ -161,7 +162,7 @@ def test_bad_calibration_configs_fail_before_simulating(edit, path, words, no_si
     assert path in ei.value.paths, str(ei.value)
     assert words in str(ei.value), str(ei.value)
     assert "cal.toml" in str(ei.value)
-    assert not (tmp_path / "out" / "calibration.db").exists()
+    assert not (tmp_path / "out" / "calibration" / "calibration.db").exists()
 
 
 def test_missing_calibration_table_and_place_targets():
@@ -187,11 +188,12 @@ def test_nested_prior_tables_are_accepted():
 @pytest.mark.integration
 def test_interrupted_calibration_resumes_from_its_database(tmp_path):
     text = _small(pop=15, gens=3)
-    out = tmp_path / "cal"
-    calibrate(_cfg(text, tmp_path), out, workers=0, quiet=True, stop_after=1)
+    folder = tmp_path / "cal"
+    out = calibrate(_cfg(text, tmp_path), folder, workers=0, quiet=True, stop_after=1)
+    assert out == folder / "calibration"
     assert (out / "calibration.db").exists()
     assert not (out / "posterior.parquet").exists()  # interrupted: no outputs yet
-    state = json.loads((out / "calibration_state.json").read_text())
+    state = load_results(folder).section("calibration")
 
     import pyabc
 
@@ -199,25 +201,27 @@ def test_interrupted_calibration_resumes_from_its_database(tmp_path):
     assert h.max_t == 0
     eps0 = float(h.get_all_populations().query("t == 0")["epsilon"].iloc[0])
 
-    calibrate(_cfg(text, tmp_path), out, workers=0, quiet=True)
+    calibrate(_cfg(text, tmp_path), folder, workers=0, quiet=True)
     gens = pd.read_csv(out / "generations.csv")
     assert list(gens["generation"]) == [0, 1, 2]
     assert gens["epsilon"].iloc[0] == pytest.approx(eps0)  # the first generation was not redone
-    assert json.loads((out / "calibration_state.json").read_text())["run_id"] == state["run_id"]
-    for f in ("posterior.parquet", "posterior_draws.parquet", "posterior_summary.csv", "predictive.parquet",
-              "observed.csv", "targets_fit.csv", "manifest.json", "charts/pair_plot.png",
-              "charts/calibration_targets.svg", "charts/posterior.pdf", "posterior_uncertainties.toml"):
-        assert (out / f).exists(), f
+    assert load_results(folder).section("calibration")["run_id"] == state["run_id"]
+    render_charts(folder, kinds=("calibration",))  # the presentation layer draws them from the tables
+    for f in ("calibration/posterior.parquet", "calibration/posterior_draws.parquet",
+              "calibration/posterior_summary.csv", "calibration/predictive.parquet", "calibration/observed.csv",
+              "calibration/targets_fit.csv", "manifest.json", "charts/pair_plot.png",
+              "charts/calibration_targets.svg", "charts/posterior.pdf", "calibration/posterior_uncertainties.toml"):
+        assert (folder / f).exists(), f
     post = pd.read_parquet(out / "posterior.parquet")
     assert set(post.columns) == {"smartphone.q", "fibre.q", "weight"} and len(post) == 15
     assert (gens["ess"] > 0).all() and ((gens["acceptance_rate"] > 0) & (gens["acceptance_rate"] <= 1)).all()
 
     # a rerun asks for nothing new; other priors need --fresh
-    calibrate(_cfg(text, tmp_path), out, workers=0, quiet=True)
+    calibrate(_cfg(text, tmp_path), folder, workers=0, quiet=True)
     assert len(pd.read_csv(out / "generations.csv")) == 3
     other = text.replace("upper = 2.0", "upper = 1.9")
     with pytest.raises(ConfigError, match="--fresh"):
-        calibrate(_cfg(other, tmp_path), out, workers=0, quiet=True)
+        calibrate(_cfg(other, tmp_path), folder, workers=0, quiet=True)
 
     # the posterior draws file is what [uncertainties] from = "..." reads
     exp = BASE + (f'\n[uncertainties."smartphone.q"]\ndist = "empirical"\nfrom = "{out / "posterior_draws.parquet"}"\n'
@@ -260,10 +264,11 @@ def test_calibration_on_a_process_pool_and_the_command_line(tmp_path):
     cfg_file.write_text(_small(pop=8, gens=1), encoding="utf-8")
     out = tmp_path / "pool"
     assert main(["calibrate", str(cfg_file), "--out", str(out), "--workers", "2", "-q"]) == 0
-    gens = pd.read_csv(out / "generations.csv")
+    gens = pd.read_csv(out / "calibration" / "generations.csv")
     assert list(gens["generation"]) == [0] and gens["particles"].iloc[0] == 8
-    manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["workers"] == 2 and manifest["simulations"] >= 8
+    section = load_results(out).section("calibration")
+    assert section["workers"] == 2 and section["simulations"] >= 8
+    assert (out / "charts" / "posterior.png").exists()
     bad = tmp_path / "bad.toml"
     bad.write_text(_small().replace("upper = 2.0", "upper = 0.01"), encoding="utf-8")
     assert main(["calibrate", str(bad), "--out", str(tmp_path / "bad"), "-q"]) == 2

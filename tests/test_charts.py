@@ -13,7 +13,7 @@ import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import write_results_folder
+from conftest import set_outputs, write_results_folder
 from matplotlib import font_manager
 from matplotlib.ft2font import FT2Font
 from matplotlib.lines import Line2D
@@ -26,19 +26,25 @@ from diffusion.presentation.charts import (
     adoption_by_hamlet,
     adoption_over_time,
     calibration_fit,
+    chart_names,
+    check_outputs,
+    convergence_chart,
     cost_effectiveness_chart,
     morris_chart,
     observed_points,
+    open_view,
+    pair_plot,
+    planned_charts,
     posterior_chart,
     quantile_bands,
-    render_all,
+    render_charts,
     resolution09_dashboard,
     scenario_comparison,
     sobol_chart,
     spending_over_time,
     style,
+    targets_chart,
 )
-from diffusion.presentation.charts.render import load_results, planned_charts
 
 # ------------------------------------------------------------------------------------- analysis tables
 FACTORS = ("q_smartphone", "o_services", "visits_per_member", "subsidy_vnd")
@@ -60,6 +66,19 @@ def morris_table() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def convergence_table() -> pd.DataFrame:
+    """Tidy Sobol indices from half of the design and from all of it (outcome, factor, index, value, conf, n)."""
+    s = sobol_table()
+    rows = []
+    for n, shift in ((64, 0.04), (128, 0.0)):
+        for r in s.itertuples(index=False):
+            rows += [{"outcome": r.outcome, "factor": r.factor, "index": "S1", "value": r.S1 + shift,
+                      "conf": r.S1_conf * 1.4 if n == 64 else r.S1_conf, "n": n},
+                     {"outcome": r.outcome, "factor": r.factor, "index": "ST", "value": r.ST + shift,
+                      "conf": r.ST_conf * 1.4 if n == 64 else r.ST_conf, "n": n}]
+    return pd.DataFrame(rows)
+
+
 def posterior_table() -> pd.DataFrame:
     """Weighted ABC particles: one column per parameter and a weight column."""
     rng = np.random.default_rng(3)
@@ -77,6 +96,12 @@ def predictive_and_observed(ts: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFram
                         "value": [0.95, 0.98], "n": [275, np.nan],
                         "source": [sources.observations()[1]["source_url"], sources.observations()[8]["source_url"]]})
     return pred, obs
+
+
+def targets_table(obs: pd.DataFrame) -> pd.DataFrame:
+    """The calibration's observed.csv: one row per target, with its key, setup, bound and role."""
+    return obs.assign(target=["internet_2023", "fibre_2026"], setup="thon_dong", op=[">", "="],
+                      role=["fit", "check"])
 
 
 def all_charts(ts: pd.DataFrame, bh: pd.DataFrame, lang: str) -> dict:
@@ -100,6 +125,9 @@ def all_charts(ts: pd.DataFrame, bh: pd.DataFrame, lang: str) -> dict:
         "calibration_fit_setups": lambda: calibration_fit(
             pred.assign(setup="thon_dong"), obs.assign(setup="thon_dong", op=[">", "="]), lang=lang),
         "posterior": lambda: posterior_chart(posterior_table(), {"smartphone.q": (0.2, 0.6)}, lang=lang),
+        "convergence": lambda: convergence_chart(convergence_table(), lang=lang),
+        "calibration_targets": lambda: targets_chart(pred.assign(setup="thon_dong"), targets_table(obs), lang=lang),
+        "pair_plot": lambda: pair_plot(posterior_table(), {"smartphone.q": (0.2, 0.6)}, lang=lang),
     }
 
 
@@ -277,21 +305,19 @@ def test_save_is_byte_identical_and_has_no_dates(real_results, tmp_path):
     assert "<dc:date>" not in svg and "Matplotlib v" not in svg
 
 
-# ------------------------------------------------------------------------------------ render_all
+# ------------------------------------------------------------------------------------ render_charts
 def test_planned_charts_follow_the_results(results_ts, tmp_path):
     one = results_ts[results_ts["scenario"] == "reference"]
     folder = write_results_folder(tmp_path / "one", one)
-    names = [c.name for c in planned_charts(load_results(folder))]
+    names = [c.name for c in planned_charts(open_view(folder))]
     assert "resolution09" in names and "adoption_internet" in names and "by_income" in names
     assert not {"scenarios", "additional_adopters", "cost_effectiveness", "spending"} & set(names)
     assert not any(n.startswith("hamlets_") for n in names)  # no by_hamlet.parquet
 
 
-def test_render_all_selected_charts_and_analysis_tables(results_ts, tmp_path):
+def test_render_charts_selected_charts_and_analysis_tables(results_ts, tmp_path):
     folder = write_results_folder(tmp_path / "sel", results_ts)
-    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    manifest["config"]["outputs"] = {"language": "vi", "charts": ["sobol", "morris", "posterior", "spending"]}
-    (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    set_outputs(folder, language="vi", charts=["sobol", "morris", "posterior", "spending"])
     (folder / "sensitivity").mkdir()
     sobol_table().to_csv(folder / "sensitivity" / "sobol.csv", index=False)
     morris_table().to_parquet(folder / "sensitivity" / "morris.parquet", index=False)
@@ -299,7 +325,7 @@ def test_render_all_selected_charts_and_analysis_tables(results_ts, tmp_path):
     posterior_table().to_csv(folder / "calibration" / "posterior.csv", index=False)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        paths = render_all(folder)
+        paths = [c.png for c in render_charts(folder)]
     assert [p.stem for p in paths] == ["spending", "sobol", "morris", "posterior"]
     for p in paths:
         assert p.exists() and p.with_suffix(".svg").exists() and p.with_suffix(".pdf").exists()
@@ -307,11 +333,11 @@ def test_render_all_selected_charts_and_analysis_tables(results_ts, tmp_path):
 
 
 @pytest.mark.integration
-def test_render_all_twice_gives_identical_files(report_en, copy_results):
+def test_render_charts_twice_gives_identical_files(report_en, copy_results):
     """The charts of the session's report, drawn again from a copy of the same results: same bytes."""
     first = report_en.parent
     second = copy_results("second")
-    paths = render_all(second)
+    paths = render_charts(second)
     assert len(paths) >= 12
     files = sorted((first / "charts").iterdir())
     assert sorted(f.name for f in files) == sorted(f.name for f in (second / "charts").iterdir())
@@ -320,23 +346,83 @@ def test_render_all_twice_gives_identical_files(report_en, copy_results):
         assert f.read_bytes() == (second / "charts" / f.name).read_bytes(), f.name
 
 
-def test_prior_bounds_read_calibration_priors_and_nested_tables():
-    """The posterior chart's prior bars come from the priors the posterior was drawn under: quoted or nested
-    [calibration.priors] tables (resolved to the posterior's parameter names) and nested [uncertainties]."""
-    from diffusion.presentation.charts.render import prior_bounds
+def test_prior_bounds_come_from_the_calibrations_manifest_section(results_ts, tmp_path):
+    """The posterior chart's prior bars come from the priors the posterior was drawn under, as the calibration
+    recorded them in its section of the manifest (parameters without a recorded prior get no bar)."""
+    folder = write_results_folder(tmp_path / "cal", results_ts)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    manifest["analyses"]["calibration"] = {"priors": {"smartphone.q": [0.1, 1.0], "fibre.q": [0.05, 3.0]},
+                                           "language": "en"}
+    (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    (folder / "calibration").mkdir()
+    posterior_table().to_parquet(folder / "calibration" / "posterior.parquet", index=False)
+    charts = {c.name: c for c in planned_charts(open_view(folder), kinds=("calibration",))}
+    assert list(charts) == ["posterior", "pair_plot"]
+    fig = charts["posterior"].build()
+    (prior,) = _by_gid(fig, "prior:smartphone.q")
+    assert list(prior.get_xdata()) == [0.1, 1.0]
+    assert not _by_gid(fig, "prior:services.o")
+    pair = charts["pair_plot"].build()
+    assert pair.axes[0].get_xlim() == pytest.approx((0.1, 1.0))
 
-    config = {
-        "uncertainties": {"smartphone": {"q": {"dist": "uniform", "lower": 0.1, "upper": 1.0}},
-                          "rewiring": {"bounds": [0.01, 0.2]}},
-        "calibration": {"priors": {
-            "fibre": {"q": {"lower": 0.05, "upper": 3.0}},
-            "smartphone.o": {"dist": "loguniform", "lower": 0.01, "upper": 3.0},
-            "q_services": {"dist": "normal", "mean": 0.5, "sd": 0.1},
-            "not_a_parameter": {"lower": 0.0, "upper": 1.0},
-        }},
-    }
-    assert prior_bounds(config) == {
-        "smartphone.q": (0.1, 1.0), "rewiring": (0.01, 0.2), "fibre.q": (0.05, 3.0), "smartphone.o": (0.01, 3.0),
-        "services.q": pytest.approx((0.2, 0.8)),
-    }
-    assert prior_bounds({}) == {}
+
+# ------------------------------------------------------------------------------------ the registry
+def test_chart_names_come_from_the_registry():
+    names = chart_names()
+    assert list(names)[:2] == ["dashboard", "adoption"] and names["dashboard"] == ["resolution09"]
+    assert "adoption_internet" in names["adoption"] and names["by_hamlet"] == ["hamlets_internet", "hamlets_smartphone"]
+    assert {"sobol", "morris", "convergence", "calibration_fit", "posterior", "pair_plot"} <= set(names)
+    flat = [n for v in names.values() for n in v]
+    assert len(flat) == len(set(flat))
+
+
+def test_check_outputs_names_bad_charts():
+    from types import SimpleNamespace
+
+    cfg = SimpleNamespace(outputs=SimpleNamespace(charts=["all", "adoption_internet", "sobol", "dashbord", "x"]))
+    problems = check_outputs(cfg)
+    assert [p for p, _ in problems] == ["outputs.charts[3]", "outputs.charts[4]"]
+    text = problems[0][1]
+    assert text.startswith("'dashbord' is not allowed: one of 'all', 'dashboard', ") and "'hamlets_internet'" in text
+    assert text.endswith("(did you mean 'dashboard'?)")
+    assert check_outputs(SimpleNamespace(outputs=SimpleNamespace(charts=None))) == []
+
+
+def test_render_charts_lists_its_files_in_the_manifest(results_ts, tmp_path):
+    folder = write_results_folder(tmp_path / "rec", results_ts)
+    set_outputs(folder, charts=["dashboard", "sobol", "sensitivity_convergence"])
+    (folder / "sensitivity").mkdir()
+    sobol_table().to_parquet(folder / "sensitivity" / "sobol.parquet", index=False)
+    convergence_table().to_csv(folder / "sensitivity" / "convergence.csv", index=False)
+    only = render_charts(folder, kinds=("sensitivity",))
+    assert [c.name for c in only] == ["sobol", "sensitivity_convergence"]
+    assert only[1].caption == tr("sensitivity.convergence_title", "en")
+    charts = render_charts(folder, language="vi")
+    assert [c.name for c in charts] == ["resolution09", "sobol", "sensitivity_convergence"]
+    files = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["files"]
+    for c in charts:
+        for p in c.paths:
+            rec = files[p.relative_to(folder).as_posix()]
+            assert rec["analysis"] == "report" and rec["bytes"] == p.stat().st_size
+    assert files["timeseries.parquet"]["analysis"] == "run"  # the run's files are kept
+
+
+def test_charts_of_a_folder_without_a_run(results_ts, tmp_path):
+    """A folder holding only a calibration: its charts, in the language the calibration recorded."""
+    folder = tmp_path / "cal_only"
+    (folder / "calibration").mkdir(parents=True)
+    manifest = {"format": 2, "experiment": "cal", "files": {},
+                "analyses": {"calibration": {"language": "vi", "priors": {"smartphone.q": [0.2, 0.6]}}}}
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    pred, obs = predictive_and_observed(results_ts)
+    pred.assign(setup="thon_dong").to_parquet(folder / "calibration" / "predictive.parquet", index=False)
+    targets_table(obs).to_csv(folder / "calibration" / "observed.csv", index=False)
+    posterior_table().to_parquet(folder / "calibration" / "posterior.parquet", index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        charts = render_charts(folder)
+    assert [c.name for c in charts] == ["calibration_fit", "calibration_targets", "posterior", "pair_plot"]
+    assert charts[0].caption == tr("caption.calibration_fit", "vi")
+    assert not render_charts(folder, kinds=("run", "sensitivity"))
+    files = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["files"]
+    assert sorted(files) == sorted(p.relative_to(folder).as_posix() for c in charts for p in c.paths)

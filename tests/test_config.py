@@ -12,15 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from diffusion.experiments.config import (
-    DEFAULT_SCENARIO,
-    load_config,
-    load_config_data,
-    load_config_text,
-    reference_markdown,
-)
-from diffusion.experiments.plan import make_design, make_plan
+from diffusion.experiments.config import load_config, load_config_data, load_config_text
+from diffusion.experiments.plan import design_table, make_plan
+from diffusion.experiments.reference import reference_markdown
+from diffusion.experiments.schema import DEFAULT_SCENARIO
 from diffusion.foundation.errors import ConfigError, DiffusionError
+from diffusion.presentation.charts import chart_names
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPERIMENTS = sorted((ROOT / "experiments").glob("*.toml"))
@@ -113,9 +110,10 @@ def test_reserved_sections_are_accepted():
 
 
 def test_reference_page_is_generated_and_current():
-    text = reference_markdown()
+    text = reference_markdown(charts=chart_names())
     for needle in ("## [experiment]", "`replications`", "### kind = \"digital_teams\"", "`visits_per_member`",
-                   "## [uncertainties.<parameter>]", "`from`", "## [design]", "`language`", "`smartphone`"):
+                   "## [uncertainties.<parameter>]", "`from`", "## [design]", "`language`", "`smartphone`",
+                   "### Charts", "`adoption_internet`"):
         assert needle in text
     page = ROOT / "docs" / "config-reference.md"
     assert page.read_text(encoding="utf-8") == text, "regenerate: diffusion check --reference docs/config-reference.md"
@@ -140,12 +138,12 @@ levels = 2
 """
     cfg = load(text, tmp_path)
     assert [u.name for u in cfg.uncertainties] == ["smartphone.q", "levers.team.visits_per_member", "rewiring"]
-    design = make_design(cfg)
+    design = design_table(cfg)
     assert len(design) == 2 * 2 * 2
     assert set(design["levers.team.visits_per_member"]) == {5, 10}
     assert design["smartphone.q"].min() == pytest.approx(0.2) and design["smartphone.q"].max() == pytest.approx(0.5)
     lhs = load(text.replace('sampler = "full_factorial"\nlevels = 2', 'sampler = "lhs"\nn = 7'), tmp_path)
-    d1, d2 = make_design(lhs), make_design(lhs)
+    d1, d2 = design_table(lhs), design_table(lhs)
     pd.testing.assert_frame_equal(d1, d2)  # seeded from the root seed
     assert len(d1) == 7 and d1["rewiring"].between(0.01, 0.2).all()
     # each LHS stratum of a uniform holds exactly one point
@@ -166,7 +164,7 @@ sampler = "lhs"
 n = 6
 """
     cfg = load(text, tmp_path)
-    design = make_design(cfg)
+    design = design_table(cfg)
     pairs = set(zip(design["smartphone.q"], design["rewiring"]))
     assert pairs <= {(0.3, 0.02), (0.4, 0.05), (0.5, 0.1), (0.6, 0.15)}  # drawn together, row by row
     err = error_of(text.replace("posterior.parquet", "missing.parquet"), tmp_path)

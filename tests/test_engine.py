@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from diffusion import AdoptionModel, ModelParams
-from diffusion.experiments.plan import seed_sequence
+from diffusion.experiments.evaluation import seed_sequence
 from diffusion.model.engine import BatchRun, run_batch
 from diffusion.model.levers import make_lever
 
@@ -95,7 +95,7 @@ def test_cached_builds_do_not_leak_state_between_batches():
 def test_batches_of_lever_specifications_share_bindings_without_sharing_state():
     """Runs given as lever specifications (as the sensitivity design gives them) are bound once per seed
     and settings and reused by later batches; every batch still equals its runs alone."""
-    from diffusion.experiments.config import LeverSpec
+    from diffusion.experiments.scenarios import LeverSpec
 
     def specs(i):
         return [LeverSpec("smartphone_subsidy", "subsidy", {"start": "2021-03", "amount_vnd": 400_000.0 * (i % 2),

@@ -8,18 +8,23 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
+from functools import partial
 from pathlib import Path
 
+import faults
 import numpy as np
 import pandas as pd
 import pytest
 
 from diffusion import cli
+from diffusion.analyses.experiment import run_experiment
 from diffusion.experiments.config import load_config, load_config_text
-from diffusion.experiments.execution import CRASH_ENV, LOG_ENV, run_experiment
-from diffusion.experiments.plan import make_plan, seed_sequence
+from diffusion.experiments.evaluation import seed_sequence
+from diffusion.experiments.plan import make_plan
 from diffusion.experiments.results import load_results
 from diffusion.foundation.errors import ConfigError
 
@@ -122,10 +127,14 @@ def test_results_folder(tmp_path):
     out = tmp_path / "out"
     outcome = run_experiment(cfg, out=out, workers=0, quiet=True)
     assert outcome.ok and outcome.runs_done == 8
-    m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    m = manifest["analyses"]["run"]
     for key in ("config_text", "config", "config_sha256", "root_seed", "versions", "git", "started", "finished",
                 "runs_done", "runs_failed", "plan"):
         assert key in m
+    # every file the run wrote is listed with its size and checksum
+    assert {"timeseries.parquet", "summary.csv", "parts/task-00000.parquet"} <= set(manifest["files"])
+    assert all(len(f["sha256"]) == 64 for f in manifest["files"].values())
     assert m["root_seed"] == 7 and m["runs_done"] == 8 and m["runs_failed"] == 0 and m["status"] == "complete"
     assert m["versions"]["mesa"] == "3.3.1"
     ts = ts_of(out)
@@ -242,64 +251,78 @@ def test_resume_after_the_process_dies(tmp_path, reference_run):
     cfg = write(tmp_path)
     out = tmp_path / "out"
     log1, log2 = tmp_path / "log1", tmp_path / "log2"
-    # the command, without the report (tested by its own suite; it takes seconds)
-    args = ["run", str(cfg), "--out", str(out), "--workers", "1", "-q"]
-    cmd = [PY, "-c", f"import diffusion.cli as c; c._report = lambda *a, **k: 0; raise SystemExit(c.main({args!r}))"]
-    env = {**os.environ, CRASH_ENV: "exit-after:2", LOG_ENV: str(log1)}
-    first = subprocess.run(cmd, check=False, env=env, capture_output=True, text=True, timeout=120)
-    assert first.returncode == 70, first.stderr  # died abruptly
+    # a run whose later tasks are slow, killed (with its whole process group, as a power cut would) once two
+    # tasks are on disk
+    script = ("from functools import partial; import faults; from diffusion.analyses.experiment import run_experiment; "
+              f"run_experiment({str(cfg)!r}, out={str(out)!r}, workers=0, quiet=True, "
+              f"work=partial(faults.work, log={str(log1)!r}, sleep_from=2, sleep=30))")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "tests"), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([PY, "-c", script], env=env, start_new_session=True, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list((out / "parts").glob("task-?????.parquet"))) < 2:
+        assert proc.poll() is None, proc.stderr.read().decode()
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
     saved = sorted(p.stem for p in (out / "parts").glob("task-?????.parquet"))
     assert saved == ["task-00000", "task-00001"]
     assert not (out / "timeseries.parquet").exists()
-    env = {**os.environ, LOG_ENV: str(log2)}
-    env.pop(CRASH_ENV, None)
-    second = subprocess.run(cmd, check=False, env=env, capture_output=True, text=True, timeout=120)
-    assert second.returncode == 0, second.stderr
+    second = run_experiment(cfg, out=out, workers=1, quiet=True, work=partial(faults.work, log=str(log2)))
+    assert second.ok and second.skipped_tasks == 2
     rerun = log2.read_text().split()
     assert not set(rerun) & set(saved)  # no finished task ran twice
     assert sorted(rerun) == ["task-00002", "task-00003"]
     pd.testing.assert_frame_equal(ts_of(out), reference_run)
-    assert json.loads((out / "manifest.json").read_text())["status"] == "complete"
+    assert load_results(out).run["status"] == "complete"
 
 
 @pytest.mark.integration
-def test_crashing_task_is_reported_and_the_rest_kept(tmp_path, monkeypatch, reference_run, capsys):
-    monkeypatch.setattr(cli, "_report", lambda *a, **k: 0)  # the report has its own tests and takes seconds
+def test_crashing_task_is_reported_and_the_rest_kept(tmp_path, reference_run):
     cfg = write(tmp_path)
     out = tmp_path / "out"
-    monkeypatch.setenv(CRASH_ENV, "task-00001")
-    monkeypatch.setenv(LOG_ENV, str(tmp_path / "log1"))
-    code = cli.main(["run", str(cfg), "--out", str(out), "--workers", "2", "-q"])
-    assert code == 1
-    err = capsys.readouterr().err
-    assert "2 of 8 runs failed" in err and "task-00001" in err and "simulated crash" in err
-    log1 = (tmp_path / "log1").read_text().split()
-    assert log1.count("task-00001") == 2  # retried once
-    m = json.loads((out / "manifest.json").read_text())
+    log1 = tmp_path / "log1"
+    first = run_experiment(cfg, out=out, workers=2, quiet=True,
+                           work=partial(faults.work, log=str(log1), fail={"task-00001": "raise"}))
+    assert not first.ok and first.runs_failed == 2 and first.runs_done == 6
+    assert [f.task.id for f in first.failures] == ["task-00001"] and "simulated crash" in first.failures[0].error
+    assert log1.read_text().split().count("task-00001") == 2  # retried once
+    m = load_results(out).run
     assert m["runs_done"] == 6 and m["runs_failed"] == 2 and m["status"] == "incomplete"
     assert m["tasks_failed"][0]["task"] == "task-00001" and "simulated crash" in m["tasks_failed"][0]["error"]
     kept = ts_of(out)
     assert sorted(kept.replicate.unique()) == [0, 2, 3]
     pd.testing.assert_frame_equal(kept, reference_run[reference_run.replicate != 1].reset_index(drop=True))
     # a rerun without the crash runs only the failed task and completes the results
-    monkeypatch.delenv(CRASH_ENV)
-    monkeypatch.setenv(LOG_ENV, str(tmp_path / "log2"))
-    assert cli.main(["run", str(cfg), "--out", str(out), "--workers", "2", "-q"]) == 0
-    assert (tmp_path / "log2").read_text().split() == ["task-00001"]
+    log2 = tmp_path / "log2"
+    again = run_experiment(cfg, out=out, workers=2, quiet=True, work=partial(faults.work, log=str(log2)))
+    assert again.ok and log2.read_text().split() == ["task-00001"]
     pd.testing.assert_frame_equal(ts_of(out), reference_run)
 
 
+def test_the_command_reports_failed_tasks(tmp_path, monkeypatch, capsys):
+    """What `diffusion run` prints and returns when tasks failed (the failure injected into the runner)."""
+    monkeypatch.setattr(cli, "_report", lambda *a, **k: 0)  # the report has its own tests and takes seconds
+    real = cli.run_experiment
+    monkeypatch.setattr(cli, "run_experiment", lambda *a, **k: real(
+        *a, **{**k, "workers": 0, "work": partial(faults.work, fail={"task-00001": "raise"})}))
+    code = cli.main(["run", str(write(tmp_path)), "--out", str(tmp_path / "out"), "-q"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "2 of 8 runs failed" in err and "task-00001" in err and "simulated crash" in err
+    assert "rerun the same command" in err
+
+
 @pytest.mark.integration
-def test_killed_worker(tmp_path, monkeypatch, reference_run):
+def test_killed_worker(tmp_path, reference_run):
     cfg = write(tmp_path)
-    monkeypatch.setenv(CRASH_ENV, "task-00002:kill")
-    outcome = run_experiment(cfg, out=tmp_path / "a", workers=2, quiet=True)
+    outcome = run_experiment(cfg, out=tmp_path / "a", workers=2, quiet=True,
+                             work=partial(faults.work, fail={"task-00002": "kill"}))
     assert [f.task.id for f in outcome.failures] == ["task-00002"]
     assert outcome.failures[0].executions == 2 and "worker process died" in outcome.failures[0].error
     assert outcome.runs_done == 6
     # a worker that dies once: the pool is rebuilt, nothing is lost and nothing is charged twice
-    monkeypatch.setenv(CRASH_ENV, "task-00002:kill-once")
-    outcome = run_experiment(cfg, out=tmp_path / "b", workers=2, quiet=True)
+    outcome = run_experiment(cfg, out=tmp_path / "b", workers=2, quiet=True,
+                             work=partial(faults.work, fail={"task-00002": "kill-once"}))
     assert outcome.ok
     pd.testing.assert_frame_equal(ts_of(tmp_path / "b"), reference_run)
 
@@ -314,12 +337,8 @@ def test_command_on_the_default_experiment(tmp_path):
     for name in ("manifest.json", "timeseries.parquet", "summary.csv"):
         assert (out / name).exists(), name
     res = load_results(out)
-    assert res.manifest["runs_done"] == 40 and set(res.timeseries.scenario) == {"smart_hamlet", "no_programme"}
+    assert res.run["runs_done"] == 40 and set(res.timeseries.scenario) == {"smart_hamlet", "no_programme"}
     s = res.summary
     gain = s[(s.scenario == "smart_hamlet") & (s.outcome == "diff.final.share_services")]["median"].iloc[0]
     assert gain > 0
-    try:
-        import diffusion.presentation.report  # noqa: F401  (written by the presentation layer)
-    except ModuleNotFoundError:
-        return
     assert list((out / "charts").glob("adoption_*.png")), "no adoption chart"

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import base64
-import json
 import re
 from pathlib import Path
 
 import pandas as pd
+from conftest import set_outputs
 
 from diffusion.presentation.report import report_main, summary_rows, write_report
 
 
 def _limit_charts(folder: Path, charts: list[str], language: str | None = None) -> None:
-    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    manifest["config"]["outputs"]["charts"] = charts
-    if language:
-        manifest["config"]["outputs"]["language"] = language
-    (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    set_outputs(folder, charts=charts, **({"language": language} if language else {}))
 
 
 def test_report_files_and_sections(report_en):

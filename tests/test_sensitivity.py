@@ -1,4 +1,4 @@
-"""Sensitivity analysis (diffusion.sensitivity): the SALib pipeline against analytic indices, the
+"""Sensitivity analysis (diffusion.analyses.sensitivity): the SALib pipeline against analytic indices, the
 [sensitivity] table's errors, and the pipeline on the model (dummy factor, a dominant lever, worker counts,
 resume)."""
 
@@ -16,6 +16,7 @@ import pytest
 from diffusion.analyses.sensitivity import analyse_function, make_design, run_sensitivity, validate_sensitivity
 from diffusion.experiments.config import load_config, load_config_text
 from diffusion.foundation.errors import ConfigError
+from diffusion.presentation.charts import render_charts
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -253,7 +254,7 @@ def test_design_shares_seeds_within_a_base_sample_and_dedupes_references():
 @pytest.mark.integration
 def test_model_dummy_zero_dominant_lever_first_and_resume(tmp_path):
     cfg = cfg_of(config_text(n=32, replicates=2))
-    res = run_sensitivity(cfg, tmp_path / "out", workers=0, quiet=True, charts=True)
+    res = run_sensitivity(cfg, tmp_path / "out", workers=0, quiet=True)
     assert res.ok
     sob = res.result.sobol
     for outcome, g in sob.groupby("outcome"):
@@ -270,6 +271,7 @@ def test_model_dummy_zero_dominant_lever_first_and_resume(tmp_path):
     for name in ("indices.csv", "indices.parquet", "sobol.parquet", "design.parquet", "noise.csv",
                  "convergence.parquet"):
         assert (out / "sensitivity" / name).exists(), name
+    render_charts(out, kinds=("sensitivity",))  # the presentation layer draws them from the tables
     for chart in ("sobol", "sensitivity_convergence"):
         assert (out / "charts" / f"{chart}.png").exists()
     design = pd.read_parquet(out / "sensitivity" / "design.parquet")
@@ -277,19 +279,19 @@ def test_model_dummy_zero_dominant_lever_first_and_resume(tmp_path):
     # resume: remove one finished task; only it is rerun, and the indices are the same
     parts = sorted((out / "sensitivity" / "parts").glob("task-*.parquet"))
     parts[1].unlink()
-    again = run_sensitivity(cfg, out, workers=0, quiet=True, charts=False)
+    again = run_sensitivity(cfg, out, workers=0, quiet=True)
     assert again.skipped_tasks == again.tasks - 1
     pd.testing.assert_frame_equal(again.result.sobol, sob)
     # another design in the same folder needs --fresh
     with pytest.raises(ConfigError, match="fresh"):
-        run_sensitivity(cfg_of(config_text(n=16, replicates=2)), out, workers=0, quiet=True, charts=False)
+        run_sensitivity(cfg_of(config_text(n=16, replicates=2)), out, workers=0, quiet=True)
 
 
 @pytest.mark.integration
 def test_same_indices_with_one_and_two_workers(tmp_path):
     text = config_text(n=8, replicates=2, months=6)
-    a = run_sensitivity(cfg_of(text), tmp_path / "one", workers=1, quiet=True, charts=False)
-    b = run_sensitivity(cfg_of(text), tmp_path / "two", workers=2, quiet=True, charts=False)
+    a = run_sensitivity(cfg_of(text), tmp_path / "one", workers=1, quiet=True)
+    b = run_sensitivity(cfg_of(text), tmp_path / "two", workers=2, quiet=True)
     assert a.ok and b.ok
     pd.testing.assert_frame_equal(a.result.indices, b.result.indices)
     pd.testing.assert_frame_equal(a.result.design, b.result.design)
