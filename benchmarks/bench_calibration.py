@@ -4,7 +4,7 @@ of the shipped calibration (experiments/calibrate_quang_ninh.toml) on N workers.
 1. Model alone: the calibration's simulation (Thôn Đông and Đầm Buôn to 2023-07, the province at scale 0.01 to
    2026-01; ``agents=False, collect=False``) for ``--draws`` parameter vectors drawn from the priors, in a
    plain loop in this process: simulations per second on one core.
-2. Calibration: ``diffusion.calibration.calibrate`` on a local process pool of ``--workers`` (fresh), wall
+2. Calibration: ``diffusion.analyses.calibration.calibrate`` on a local process pool of ``--workers`` (fresh), wall
    time of the whole command (ABC-SMC, posterior predictive, tables and charts) and simulations per second
    during ABC-SMC (pyABC's count of simulations, including its calibration sample, over the ABC-SMC time),
    per worker against the model alone.
@@ -77,7 +77,7 @@ def main() -> None:
         t0 = time.perf_counter()
         calibrate(cfg, out, workers=args.workers, fresh=True, quiet=True)
         wall = time.perf_counter() - t0
-        m = json.loads((out / "manifest.json").read_text())
+        m = json.loads((out / "manifest.json").read_text())["analyses"]["calibration"]
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -56,7 +56,7 @@ def cpu_seconds() -> float:
 def direct(runs: int, months: int) -> tuple[float, float]:
     """(wall s, CPU s) for ``runs`` model runs called directly in this process."""
     from diffusion import AdoptionModel, make_lever
-    from diffusion.experiments.plan import seed_sequence
+    from diffusion.experiments.evaluation import seed_sequence
 
     t0, c0 = time.perf_counter(), cpu_seconds()
     for r in range(runs):
@@ -71,7 +71,7 @@ def direct(runs: int, months: int) -> tuple[float, float]:
 def layer(cfg_path: Path, out: Path, workers: int) -> tuple[float, float]:
     """(wall s, CPU s of this process and its workers) of ``run_experiment`` (config check to
     summary.csv; no report)."""
-    from diffusion.experiments.execution import run_experiment
+    from diffusion.analyses.experiment import run_experiment
 
     t0, c0 = time.perf_counter(), cpu_seconds()
     outcome = run_experiment(cfg_path, out=out, workers=workers, quiet=True, fresh=True)

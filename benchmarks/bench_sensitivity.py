@@ -84,7 +84,7 @@ def plain_mesa_seconds_per_run(months: int, repeats: int = 3) -> float:
 
 def pool_startup_seconds(workers: int) -> float:
     """Time to start a spawn process pool whose workers have imported the model (paid once per study)."""
-    from diffusion.experiments.execution import _warm, process_pool
+    from diffusion.experiments.executors import _warm, process_pool
 
     t0 = time.perf_counter()
     pool = process_pool(workers)()
@@ -96,12 +96,13 @@ def pool_startup_seconds(workers: int) -> float:
 
 def profile_runs(cfg, n_runs: int = 30) -> list[tuple[str, float]]:
     """Seconds per run by module (cProfile tottime summed over ``n_runs`` runs of the design)."""
-    from diffusion.analyses.sensitivity import SensitivityTask, evaluate_task, make_design, validate_sensitivity
+    from diffusion.analyses.sensitivity import make_design, validate_sensitivity
+    from diffusion.experiments.evaluation import Task, evaluate_task
 
     spec = validate_sensitivity(cfg)
     md = make_design(cfg, spec)
     runs = [r for t in md.tasks for r in t.runs][:n_runs]
-    task = SensitivityTask("profile", md.setup, tuple(runs), md.tasks[0].record)
+    task = Task("profile", md.setup, tuple(runs), md.tasks[0].recording)
     prof = cProfile.Profile()
     t0 = time.perf_counter()
     prof.enable()
@@ -150,14 +151,14 @@ def main(argv: list[str] | None = None) -> int:
 
     out = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench_sens_"))
     t0 = time.perf_counter()
-    res = run_sensitivity(cfg, out, workers=args.workers, fresh=True, quiet=True, charts=False)
+    res = run_sensitivity(cfg, out, workers=args.workers, fresh=True, quiet=True)
     wall = time.perf_counter() - t0
     if not res.ok:
         print("runs failed", res.failures)
         return 1
     # the analysis and table writing, timed again alone on the finished runs (resume: no run is redone)
     t1 = time.perf_counter()
-    run_sensitivity(cfg, out, workers=0, quiet=True, charts=False)
+    run_sensitivity(cfg, out, workers=0, quiet=True)
     fixed = time.perf_counter() - t1
     startup = pool_startup_seconds(args.workers) if args.workers > 0 else 0.0
     execution = max(wall - fixed - startup, 1e-9)

@@ -17,7 +17,7 @@ months from 2021-01, levers smartphone subsidy, digital teams and fibre timing):
 * the levers as model methods over the agents (team visits ordered with Python's ``sorted``), and a
   ``mesa.DataCollector`` whose model reporters loop over the agents for the monthly shares and costs.
 
-The rule, month t (1-based), as in ``diffusion.engine.Engine.step``:
+The rule, month t (1-based), as in ``diffusion.model.engine.Engine.step``:
 
 1. infrastructure: which hamlets have mobile coverage and fibre in month t;
 2. levers act: the smartphone subsidy opens (it lowers the smartphone price for eligible households), the
@@ -366,9 +366,9 @@ class PlainMesaModel(mesa.Model):
     """The four-product adoption model as a plain Mesa agent loop (see the module docstring).
 
     Args:
-        population: a ``diffusion.population.Population`` (its arrays are copied into the agents).
+        population: a ``diffusion.model.population.Population`` (its arrays are copied into the agents).
         adjacency: symmetric CSR adjacency of the social network, or None for a well-mixed population.
-        state: the start-month ``diffusion.dynamics.State`` (copied into the agents).
+        state: the start-month ``diffusion.model.dynamics.State`` (copied into the agents).
         params: the run's ModelParams (hazard mechanism only).
         levers: Lever objects or mappings {"kind": ..., "name": ..., settings...}; only their settings are
             read (smartphone_subsidy, digital_teams and infrastructure are implemented).
