@@ -7,12 +7,20 @@ uses can be traced to a page. Place names are returned in Unicode NFC.
 from __future__ import annotations
 
 import csv
+import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from diffusion.foundation.errors import ParameterError, check_choice
+from diffusion.foundation.errors import (
+    ParameterError,
+    check_choice,
+    check_positive,
+    check_rate,
+    check_share,
+    check_whole,
+)
 
 
 def _read_csv(name: str) -> list[dict[str, str]]:
@@ -34,6 +42,42 @@ def parameters() -> tuple[dict[str, str], ...]:
 
 
 @dataclass(frozen=True)
+class SeriesRow:
+    """A row of world_series.csv: a dated value of one series for one area, with its source."""
+
+    series: str
+    area: str
+    year: float
+    value: float
+    unit: str
+    basis: str
+    source_url: str
+    note: str
+
+
+@cache
+def world_series() -> tuple[SeriesRow, ...]:
+    """Rows of world_series.csv: the dated incomes, prices, inflation and coverage the model reads."""
+    out = []
+    for r in _read_csv("world_series.csv"):
+        out.append(SeriesRow(r["series"], r["area"], float(r["year"]), float(r["value"]), r["unit"], r["basis"],
+                             r["source_url"], r["note"]))
+    return tuple(out)
+
+
+@cache
+def history_observations() -> tuple[dict[str, str], ...]:
+    """Rows of history_observations.csv: dated observations of Vietnam's diffusion (calibration, validation)."""
+    return tuple(_read_csv("history_observations.csv"))
+
+
+@cache
+def demography() -> tuple[dict[str, str], ...]:
+    """Rows of demography.csv: census counts, age structure, birth and death rates."""
+    return tuple(_read_csv("demography.csv"))
+
+
+@dataclass(frozen=True)
 class Place:
     """A place preset: how many communes, hamlets and households, and where the numbers come from."""
 
@@ -45,6 +89,9 @@ class Place:
     income_multiplier: float
     basis: str
     source_url: str
+    area: str = "rural"
+    urban_share: float = 0.0
+    infrastructure_lag_years: float = 0.0
 
 
 @cache
@@ -61,15 +108,53 @@ def places() -> dict[str, Place]:
             income_multiplier=float(r["income_multiplier"]),
             basis=r["basis"],
             source_url=r["source_url"],
+            area=r["area"],
+            urban_share=float(r["urban_share"]),
+            infrastructure_lag_years=float(r["infrastructure_lag_years"]),
         )
     return out
 
 
 def place(key: str) -> Place:
-    """The preset ``key`` (thon_dong, dam_buon, commune, quang_ninh, well_mixed)."""
+    """The preset ``key`` (see places.csv)."""
     table = places()
     check_choice("place", key, tuple(table))
     return table[key]
+
+
+_URL = re.compile(r"https?://\S+")
+
+
+def make_place(key: str, name: str, households: int, hamlets: int, communes: int = 1, income_multiplier: float = 1.0,
+               area: str = "rural", urban_share: float = 0.0, infrastructure_lag_years: float = 0.0,
+               source: str = "") -> Place:
+    """A place that is not a preset (a config's ``[places.<key>]`` table), its numbers checked.
+
+    ``source`` says where the numbers come from; it becomes the place's ``basis``, and the first web address in
+    it its ``source_url``. ``area`` must be one of ``diffusion.model.world.AREAS``: the config schema checks it
+    (this layer does not know the income series).
+
+    Raises:
+        ParameterError: naming the first field with a value that is not allowed (``households``, ...).
+    """
+    c = check_whole("communes", communes, minimum=1)
+    h = check_whole("hamlets", hamlets, minimum=1)
+    n = check_whole("households", households, minimum=1)
+    if h < c:
+        raise ParameterError("hamlets", hamlets, f"a whole number >= communes ({c}): every commune has at least "
+                             "one hamlet")
+    if n < h:
+        raise ParameterError("households", households, f"a whole number >= hamlets ({h}): every hamlet has at "
+                             "least one household")
+    m = check_positive("income_multiplier", income_multiplier)
+    u = check_share("urban_share", urban_share)
+    lag = check_rate("infrastructure_lag_years", infrastructure_lag_years)
+    if not isinstance(name, str) or not name.strip():
+        raise ParameterError("name", name, "the place's name as text (diacritics welcome)")
+    url = _URL.search(source or "")
+    return Place(key=key, name=unicodedata.normalize("NFC", name.strip()), communes=c, hamlets=h, households=n,
+                 income_multiplier=m, basis=source or "", source_url=url.group(0).rstrip(").,;") if url else "",
+                 area=area, urban_share=u, infrastructure_lag_years=lag)
 
 
 @dataclass(frozen=True)
