@@ -12,6 +12,8 @@ can be computed for only the households that need one, which keeps the monthly s
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from diffusion.foundation.errors import ParameterError
@@ -53,6 +55,14 @@ PROCESSES: tuple[str, ...] = (
     "wake.outreach.mobile_data",
     "wake.outreach.fibre",
     "wake.outreach.services",
+    "coverage",
+    "people.first",
+    "people.member",
+    "demography.death",
+    "demography.birth",
+    "demography.leave",
+    "demography.form",
+    "demography.renew",
 )
 
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
@@ -92,6 +102,16 @@ class Streams:
             name: np.uint64(ss.generate_state(1, np.uint64)[0]) for name, ss in self._children.items()
         }
         self.layout = None
+        #: months simulated before month 0 of this phase (a run's window after its history, see
+        #: ``model.engine``): the counter-based draws of month t are those of month ``offset + t``
+        self.offset = 0
+
+    def shifted(self, months: int) -> Streams:
+        """The same streams for a phase that starts ``months`` months later (its month t draws the numbers of
+        month ``months + t``, never those of an earlier phase)."""
+        out = copy.copy(self)
+        out.offset = self.offset + int(months)
+        return out
 
     @classmethod
     def stack(cls, streams: list[Streams], layout) -> Streams:
@@ -103,11 +123,31 @@ class Streams:
         out._children = {}
         out._keys = {name: np.array([s._keys[name] for s in streams], dtype=np.uint64) for name in PROCESSES}
         out.layout = layout
+        out.offset = streams[0].offset
         # counter of household i in month 0 (its index within its run, plus one) and the month stride
         out._local = (np.arange(layout.run.shape[0]) - layout.offsets[layout.run] + 1).astype(np.uint64)
         same = bool(np.all(layout.sizes == layout.sizes[0]))
         out._stride = np.uint64(layout.sizes[0]) if same else layout.sizes.astype(np.uint64)
         return out
+
+    def slot_uniforms(self, process: str, month: int, index: np.ndarray, n_total: int, slots: int,
+                      mask: np.ndarray | None = None) -> np.ndarray:
+        """Counter-based uniforms (slots, len(index)) for the member slots of households ``index`` (each slot
+        draws as a month of its own: month * slots + slot). With ``mask`` (slots, len(index)) only the masked
+        entries are drawn (the same values as without a mask) and the others are 1."""
+        base = (month + self.offset) * slots
+        if mask is None:
+            return np.stack([self._draw(process, base + s, index, n_total) for s in range(slots)])
+        out = np.ones(mask.shape)
+        s, j = np.nonzero(mask)
+        if s.size:
+            out[s, j] = self._draw(process, base + s, np.asarray(index)[j], n_total)
+        return out
+
+    def member_uniforms(self, process: str, month: int, slot: np.ndarray, household: np.ndarray, n_total: int,
+                        slots: int) -> np.ndarray:
+        """The values of ``slot_uniforms`` for the members (``slot[i]``, ``household[i]``) only."""
+        return self._draw(process, (month + self.offset) * slots + np.asarray(slot), household, n_total)
 
     def generator(self, process: str) -> np.random.Generator:
         """A fresh numpy Generator for ``process`` (same numbers every time it is asked for)."""
@@ -121,15 +161,20 @@ class Streams:
         The value for a household depends only on the run's seed, the process, the month and the
         household, never on which other households are drawn for.
         """
+        return self._draw(process, month + self.offset, index, n_total)
+
+    def _draw(self, process: str, month, index: np.ndarray, n_total: int) -> np.ndarray:
+        """``uniforms`` at an absolute month (the phase's offset already added; an int, or one per index)."""
+        month = np.asarray(month, dtype=np.uint64)
         if self.layout is not None:
             idx = np.asarray(index, dtype=np.int64)
             r = self.layout.run[idx]
             stride = self._stride if self._stride.ndim == 0 else self._stride[r]
             counter = self._local[idx]
-            counter += np.uint64(month) * stride
+            counter += month * stride
             return splitmix_bits(self._keys[process][r], counter).astype(np.float64) * _TO_UNIT
         counter = np.asarray(index, dtype=np.int64).astype(np.uint64, copy=True)
-        counter += np.uint64(month) * np.uint64(n_total) + np.uint64(1)
+        counter += month * np.uint64(n_total) + np.uint64(1)
         return splitmix_bits(self._keys[process], counter).astype(np.float64) * _TO_UNIT
 
 

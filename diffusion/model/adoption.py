@@ -27,12 +27,10 @@ from diffusion.foundation.errors import ParameterError, check_choice
 from diffusion.foundation.randomness import Streams
 from diffusion.foundation.sources import Place
 from diffusion.model.agents import Household
-from diffusion.model.engine import Engine
+from diffusion.model.engine import BatchRun, run_batch
 from diffusion.model.levers import Lever
-from diffusion.model.network import build_network
 from diffusion.model.outputs import HAMLET_COLUMNS
 from diffusion.model.params import ModelParams
-from diffusion.model.population import build_population
 
 #: Places with at most this many households get their Household views at creation.
 AUTO_AGENTS = 5_000
@@ -81,7 +79,8 @@ class AdoptionModel(mesa.Model):
         place: a place preset ("thon_dong", "dam_buon", "commune", "quang_ninh", "well_mixed") or a Place.
         params: a ModelParams, or a mapping of overrides to the defaults.
         levers: policy levers (see ``diffusion.model.levers``).
-        start: first simulated month, "YYYY-MM".
+        start: the month the run starts, "YYYY-MM", from 2008-01 (its state then comes from the model's history
+            from 2008: see ``model.engine``); levers act from then on.
         months: number of monthly steps; ``run()`` stops there and ``running`` turns False.
         scale: size factor for the place (see ``population.hamlet_sizes``).
         seed: an int or a ``numpy.random.SeedSequence``; the same seed gives the same run. Mesa's
@@ -126,8 +125,6 @@ class AdoptionModel(mesa.Model):
         self.calendar = Calendar(start, months)
         if agents not in ("auto", True, False):
             check_choice("agents", agents, ("auto", "True", "False"))
-        self.population = build_population(place, params, self.streams.generator("population"), scale)
-        self.network = build_network(self.population, params, self.streams.generator("network"))
         self.levers = list(levers)
         names = [lv.name for lv in self.levers]
         for lv in self.levers:
@@ -135,7 +132,9 @@ class AdoptionModel(mesa.Model):
                 raise ParameterError("levers", lv, "Lever objects (see diffusion.model.levers)")
             if names.count(lv.name) > 1:
                 raise ParameterError("levers", lv.name, "levers with distinct names")
-        self.engine = Engine.single(self.population, self.network, self.streams, params, self.levers, self.calendar)
+        self.engine = run_batch(place, scale, start, months, [BatchRun(self.streams.seed_sequence, params,
+                                                                       self.levers)])
+        self.population, self.network = self.engine.population, self.engine.network
         self.dynamics = self.engine.dynamics
         self.state = self.engine.state
         self._views: list[Household] | None = None

@@ -29,19 +29,19 @@ class Household(mesa.Agent):
 
     @property
     def size(self) -> int:
-        return int(self.model.population.size[self.index])
+        return int(self.model.state.size[self.index])
 
     @property
     def working_age(self) -> int:
-        return int(self.model.population.working_age[self.index])
+        return int(self.model.state.working_age[self.index])
 
     @property
     def elderly_only(self) -> bool:
-        return bool(self.model.population.elderly_only[self.index])
+        return bool(self.model.state.elderly_only[self.index])
 
     @property
     def head_age(self) -> float:
-        return float(self.model.population.head_age[self.index])
+        return float(self.model.state.head_age[self.index])
 
     @property
     def income(self) -> float:
@@ -78,6 +78,14 @@ class Household(mesa.Agent):
     def smartphone_users(self) -> int:
         """Working-age members using a smartphone."""
         return int(self.model.state.phone_users[self.index])
+
+    @property
+    def members(self) -> list[tuple[int, str, bool]]:
+        """(age, sex, uses a smartphone) of each member."""
+        s = self.model.state
+        i = self.index
+        return [(int(s.age[k, i]), "female" if s.female[k, i] else "male", bool(s.phone[k, i]))
+                for k in range(s.age.shape[0]) if s.age[k, i] >= 0]
 
     def uses(self, product: str) -> bool:
         """Whether the household uses ``product`` (smartphone, mobile_data, fibre, services)."""

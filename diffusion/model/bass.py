@@ -23,6 +23,7 @@ from diffusion.foundation.calendar import DT_YEARS
 from diffusion.foundation.errors import check_rate
 from diffusion.model.adoption import AdoptionModel
 from diffusion.model.params import ModelParams
+from diffusion.model.world import HISTORY_START
 
 
 def discrete_bass(p: float, q: float, months: int, n: int | None = None) -> np.ndarray:
@@ -45,7 +46,9 @@ def continuous_bass(p: float, q: float, years: np.ndarray) -> np.ndarray:
 
 def bass_model(p: float = 0.03, q: float = 0.38, households: int = 1000, months: int = 120,
                seed=None, **kwargs) -> AdoptionModel:
-    """An AdoptionModel in the Bass limit: place "well_mixed" scaled to ``households``."""
+    """An AdoptionModel in the Bass limit: place "well_mixed" scaled to ``households``, from the first month of
+    the world tables (no history before it: nobody has adopted at the start)."""
+    kwargs.setdefault("start", HISTORY_START)
     return AdoptionModel(
         "well_mixed",
         params=ModelParams.bass(p, q),

@@ -13,12 +13,17 @@ households never adopt.
 
 Affordability a = (1 + exp(-k*c50)) / (1 + exp(k*(c - c50))) is a logistic of the cost share
 c = (net price / amortisation months + net monthly fee) / household income per month, scaled so that
-a = 1 for a free product. Prices and fees fall at ``price_decline_per_year``. Readiness
+a = 1 for a free product. Prices, fees and incomes are those of the month's date (``model.world``). Readiness
 r = 1 - w + w*skill for a product with skill weight w, and 0 where a prerequisite is missing:
 
     mobile data: a smartphone and mobile coverage in the hamlet
     fibre:       fibre brought to the hamlet
     services:    a smartphone and internet (mobile data or fibre)
+    smartphone:  a member old enough (``phone_min_age``)
+
+People: the household's first smartphone goes to its youngest member of 15 or over (``people.first_user``);
+further members old enough take one up at ``member_uptake_per_year`` times a readiness that falls with their
+age above the household's youngest adult (``Dynamics._new_users``).
 
 **The update is synchronous**: every decision in month t reads the state at the start of month t (after
 the levers' actions of that month, such as team visits); all changes are applied together at the end of
@@ -28,107 +33,16 @@ household whose last internet connection lapses stops using services that need i
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 
 from diffusion.foundation.calendar import DT_YEARS
 from diffusion.foundation.randomness import Streams, WakeChain
 from diffusion.model.params import ModelParams
+from diffusion.model.people import could_start, first_user, working_users
 from diffusion.model.population import Population
-from diffusion.model.products import (
-    LADDER,
-    NEEDED,
-    PRODUCTS,
-    SMARTPHONE,
-    enforce_prerequisites,
-    prerequisites,
-)
-
-
-@dataclass
-class State:
-    """Dynamic household state. ``adopted[k]`` is product k's use (PRODUCTS order)."""
-
-    adopted: np.ndarray  # (4, n) bool
-    phone_users: np.ndarray  # (n,) int16, working-age members using a smartphone
-    skill: np.ndarray  # (n,) float32, 0..1
-    exposure: np.ndarray  # (n,) float32, 0..1
-    last_visit: np.ndarray  # (n,) int32, month index of the last team visit (-1: never)
-    threshold: np.ndarray | None = None  # (4, n) float32, threshold mechanism only
-    never: np.ndarray | None = None  # (4, n) bool, threshold mechanism only
-
-    def copy(self) -> State:
-        return State(
-            **{k: (None if v is None else v.copy()) for k, v in self.__dict__.items()}
-        )
-
-    @classmethod
-    def stack(cls, states: list[State]) -> State:
-        """The states of several runs, one after the other (see ``population.RunLayout``)."""
-        out = {}
-        for k, v in states[0].__dict__.items():
-            if v is None:
-                out[k] = None
-            else:
-                out[k] = np.concatenate([getattr(s, k) for s in states], axis=v.ndim - 1)
-        return cls(**out)
-
-
-@dataclass
-class MonthEffects:
-    """What the levers make of one month, read by the step.
-
-    Attributes:
-        price_subsidy: product index -> VND off the one-off price, per household (n,).
-        fee_discount: product index -> VND off the monthly fee, per household (n,).
-        mobile_coverage, fibre_ready: per hamlet, bool.
-        awareness: per household floor under the outreach exposure (0..1), or None.
-
-    Levers add to the subsidies and discounts with ``add``, which never changes an array in place, so a
-    lever may hand over an array it keeps from month to month.
-    """
-
-    mobile_coverage: np.ndarray
-    fibre_ready: np.ndarray
-    price_subsidy: dict[int, np.ndarray] = field(default_factory=dict)
-    fee_discount: dict[int, np.ndarray] = field(default_factory=dict)
-    awareness: np.ndarray | None = None
-
-    def add(self, table: dict[int, np.ndarray], k: int, values: np.ndarray) -> None:
-        """Add per-household VND ``values`` to product k's entry of ``price_subsidy`` or ``fee_discount``."""
-        current = table.get(k)
-        table[k] = values if current is None else current + values
-
-
-@dataclass
-class StepResult:
-    """What changed in the month.
-
-    Attributes:
-        adopted, lapsed: product index -> ids of households that took it up / gave it up.
-        touched: ids (each once, in no particular order) of every household whose products or smartphone
-            users may have changed.
-        before, after: (4, len(touched)) product use of the touched households before / after the month.
-        users_before, users_after: their working-age smartphone users before / after.
-    """
-
-    adopted: dict[int, np.ndarray]
-    lapsed: dict[int, np.ndarray]
-    touched: np.ndarray
-    before: np.ndarray
-    after: np.ndarray
-    users_before: np.ndarray
-    users_after: np.ndarray
-
-
-def use_codes(adopted: np.ndarray) -> np.ndarray:
-    """One code per household with bit k set when it uses product k (smartphone 1, mobile 2, fibre 4, services 8)."""
-    a = adopted.view(np.uint8)
-    code = a[0].copy()
-    for k in range(1, a.shape[0]):
-        code |= a[k] << k
-    return code
+from diffusion.model.products import LADDER, NEEDED, PRODUCTS, SMARTPHONE, enforce_prerequisites, prerequisites
+from diffusion.model.state import MonthEffects, State, StepResult
+from diffusion.model.world import HISTORY_START, absolute_month, month_world
 
 
 class Dynamics:
@@ -143,7 +57,7 @@ class Dynamics:
     """
 
     def __init__(self, params: ModelParams | list[ModelParams], pop: Population, network, streams: Streams,
-                 horizon: int, layout=None, outreach: bool = False):
+                 horizon: int, layout=None, outreach: bool = False, month0: int | None = None):
         runs = list(params) if isinstance(params, list | tuple) else [params]
         params = runs[0]
         for other in runs[1:]:
@@ -176,16 +90,21 @@ class Dynamics:
         self.has_cost = [bool(x) for x in (self.price > 0).any(axis=1) | (self.fee > 0).any(axis=1)]
         self._skilled = [bool(x) for x in (self.skill_weight > 0).any(axis=1)]
         self._churns = [bool(x) for x in (self.churn > 0).any(axis=1)]
-        self.hh_income = pop.household_income
+        #: the absolute month (``world.absolute_month``) of month 0, and the place's income area
+        self.month0 = absolute_month(HISTORY_START) if month0 is None else int(month0)
+        self.area = pop.place.area
+        self.world = month_world(self.area, self.month0, PRODUCTS)
+        self.min_age = scalar("phone_min_age")
+        self._min_age_hh = self._per_household32(self.min_age)  # (per household for stacked runs)
         self.aff_k, self.aff_c50 = scalar("affordability_slope"), scalar("affordability_midpoint")
         self._aff_scale = 1.0 + np.exp(-self.aff_k * self.aff_c50)
         self.amortisation = scalar("amortisation_months")
-        self.price_decline = scalar("price_decline_per_year")
         self.churn_multiplier = scalar("churn_unaffordable_multiplier")
         self.threshold_rate = scalar("threshold_rate_per_year")
         self.decay = 0.5 ** (1.0 / scalar("exposure_half_life_months"))
         self.skill_growth = 1.0 - np.exp(-scalar("skill_growth_per_year") * DT_YEARS)
         self.member_prob = 1.0 - np.exp(-scalar("member_uptake_per_year") * DT_YEARS)
+        self._age_slope = scalar("skill_age_slope")
         self._grows = bool((self.skill_growth > 0).any())
         # float32 factors of the whole-population updates (per household for stacked runs)
         self._decay = self._per_household32(self.decay)
@@ -234,16 +153,20 @@ class Dynamics:
     def settle(self, state: State, t: int, idx: np.ndarray | None = None) -> None:
         """Park the chains of households ``idx`` whose events cannot happen any more and, for all households
         (``idx`` None: at creation, and after the state arrays were edited by hand, through
-        ``AdoptionModel.refresh``), restart those that can happen again. A smartphone that is never given up (churn 0)
-        needs no more adoption trials, and a household whose working-age members all use a smartphone (or
-        that has none) needs no more further-member trials. Parking changes no number (see ``WakeChain``)."""
+        ``AdoptionModel.refresh``, and after the members change each January), restart those that can happen
+        again. A smartphone that is never given up (churn 0) needs no more adoption trials, and a smartphone
+        household whose members old enough all use one needs no more further-member trials (until a child grows
+        old enough). Parking changes no number (see ``WakeChain``)."""
         if SMARTPHONE not in self.active:
             return
         ids = np.arange(self.n) if idx is None else idx
-        kept = self._phone_kept if self.B == 1 else self._phone_kept[ids]
-        kept = state.adopted[SMARTPHONE, ids] & kept
-        wa = self.pop.working_age[ids]
-        full = (wa == 0) | (kept & (state.phone_users[ids] >= wa))
+        sel = slice(None) if idx is None else idx  # (a slice reads the arrays without copying them)
+        kept = self._phone_kept if self.B == 1 else self._phone_kept[sel]
+        kept = state.adopted[SMARTPHONE, sel] & kept
+        m = self._min_age_hh
+        age = state.age[:, sel]
+        full = kept & ~could_start(age, state.phone[:, sel], m if np.ndim(m) == 0 else m[sel]).any(axis=0)
+        full |= ~state.adopted[SMARTPHONE, sel] & (state.size[sel] == 0)
         phones = [self.wake[SMARTPHONE]] + ([self.outreach[SMARTPHONE]] if SMARTPHONE in self.outreach else [])
         for chain in phones:
             chain.park(ids[kept])
@@ -259,26 +182,27 @@ class Dynamics:
         return self.network.share_of(idx, state.adopted[k])
 
     # ----------------------------------------------------------- pieces
-    def price_factor(self, t: int) -> np.ndarray:
-        """Prices at month t relative to the start month, per run."""
-        return np.exp(-self.price_decline * t * DT_YEARS)
+    def begin_month(self, t: int) -> None:
+        """Read the world of month t (prices, fees and incomes of its date; ``model.world``)."""
+        self.world = month_world(self.area, self.month0 + t, PRODUCTS)
 
     def cost_share(self, k: int, idx: np.ndarray, t: int, effects: MonthEffects | None,
-                   r: np.ndarray | None) -> np.ndarray:
-        """Net cost of product k per month as a share of household income, for households idx of runs r
-        (``runs_of(idx)``)."""
-        f = self.price_factor(t)
+                   r: np.ndarray | None, state: State) -> np.ndarray:
+        """Net cost of product k per month as a share of household income in month t (``begin_month``), for
+        households idx of runs r (``runs_of(idx)``)."""
+        w = self.world
         if r is None:
-            price, fee = self.price[k, 0] * f[0], self.fee[k, 0] * f[0]
+            price, fee = self.price[k, 0] * w.price[k], self.fee[k, 0] * w.fee[k]
         else:
-            price = (self.price[k] * f)[r]
-            fee = (self.fee[k] * f)[r]
+            price = self.price[k][r] * w.price[k]
+            fee = self.fee[k][r] * w.fee[k]
         if effects is not None:
             if k in effects.price_subsidy:
                 price = np.maximum(price - effects.price_subsidy[k][idx], 0.0)
             if k in effects.fee_discount:
                 fee = np.maximum(fee - effects.fee_discount[k][idx], 0.0)
-        return (price / self.at(self.amortisation, r) + fee) / self.hh_income[idx]
+        income = self.pop.income[idx] * np.maximum(state.size[idx], 1) * w.income
+        return (price / self.at(self.amortisation, r) + fee) / income
 
     def affordability(self, c: np.ndarray, r: np.ndarray | None) -> np.ndarray:
         """a(c) in (0, 1] for cost shares c of households of runs r (see ``runs_of``), 1 for a free product
@@ -293,7 +217,7 @@ class Dynamics:
         affordability times the skill part of their readiness, 1 - w + w*skill (see module docstring)."""
         f = 1.0
         if self.has_cost[k]:
-            f = self.affordability(self.cost_share(k, idx, t, effects, r), r)
+            f = self.affordability(self.cost_share(k, idx, t, effects, r, state), r)
         if self._skilled[k]:
             w = self.at(self.skill_weight[k], r)
             f = f * (1.0 - w + w * state.skill[idx])
@@ -301,7 +225,7 @@ class Dynamics:
 
     def ready(self, k: int, state: State, effects: MonthEffects, idx: np.ndarray | None = None) -> np.ndarray:
         """Which of households ``idx`` (default: all) lack product k and have its prerequisites and
-        infrastructure (a bool array aligned with idx)."""
+        infrastructure, and, for a smartphone, a member old enough for one (a bool array aligned with idx)."""
         a = state.adopted
         sel = slice(None) if idx is None else idx
         ok = ~a[k, sel]
@@ -313,6 +237,9 @@ class Dynamics:
             reach = effects.mobile_coverage if network == "mobile" else effects.fibre_ready
             if not reach.all():
                 ok &= reach[self.pop.hamlet[sel]]
+        if k == SMARTPHONE:  # someone old enough for a smartphone (the head, or the oldest member, is)
+            m = self._min_age_hh
+            ok &= state.head_age[sel] >= (m if np.ndim(m) == 0 else m[sel])
         if state.never is not None:
             ok &= ~state.never[k, sel]
         return ok
@@ -347,8 +274,8 @@ class Dynamics:
             reached = self._outreach(k, chain.due(t), t, state, effects)
             if reached.size:
                 adopted[k] = np.union1d(adopted[k], reached)
-        lapsed = {k: self._lapses(k, sub, t, effects) for k, sub in due_users.items()}
-        return self._apply(state, t, adopted, lapsed, self._new_users(t, state))
+        lapsed = {k: self._lapses(k, sub, t, effects, state) for k, sub in due_users.items()}
+        return self._apply(state, t, adopted, lapsed, *self._new_users(t, state))
 
     def _adoptions(self, k: int, due: np.ndarray, t: int, state: State, effects: MonthEffects) -> np.ndarray:
         """Which of households ``due`` (whose first-source trial for product k succeeds) adopt it: those ready,
@@ -376,7 +303,7 @@ class Dynamics:
         lam = (at(self.p[k], r) + social) * c
         return sub[us < -np.expm1(-lam * DT_YEARS)]
 
-    def _lapses(self, k: int, sub: np.ndarray, t: int, effects: MonthEffects) -> np.ndarray:
+    def _lapses(self, k: int, sub: np.ndarray, t: int, effects: MonthEffects, state: State) -> np.ndarray:
         """Which of households ``sub`` (users of product k whose trial succeeds) give it up: churn, higher when
         the product is unaffordable."""
         at = self.at
@@ -384,31 +311,49 @@ class Dynamics:
         us = self.streams.uniforms(f"churn.{PRODUCTS[k]}", t, sub, self.n) * at(self.bound[k], r)
         lam = at(self.churn[k], r)
         if self.has_cost[k] and sub.size:
-            aff = self.affordability(self.cost_share(k, sub, t, effects, r), r)
+            aff = self.affordability(self.cost_share(k, sub, t, effects, r, state), r)
             lam = lam * (1.0 + at(self.churn_multiplier, r) * (1.0 - aff))
         return sub[us < -np.expm1(-lam * DT_YEARS)]
 
-    def _new_users(self, t: int, state: State) -> np.ndarray:
-        """Smartphone households in which a further working-age member starts using a smartphone."""
+    def _new_users(self, t: int, state: State) -> tuple[np.ndarray, np.ndarray]:
+        """Members of smartphone households who start using a smartphone of their own: (households, slots).
+
+        At a success of a household's trial, one of its members old enough and without a smartphone is drawn
+        (each equally likely) and starts with probability uptake * readiness, where readiness = 1 - w + w * s
+        and s is the household's skill less ``skill_age_slope`` per year by which the member is older than the
+        household's youngest adult: older members take up a smartphone more slowly."""
         if SMARTPHONE not in self.active:
-            return np.empty(0, dtype=np.int64)
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
         due = self.member_wake.due(t)
-        sub = due[state.adopted[SMARTPHONE, due] & (state.phone_users[due] < self.pop.working_age[due])]
-        r = self.runs_of(sub)
+        due = due[state.adopted[SMARTPHONE, due]]
+        r = self.runs_of(due)
+        able = could_start(state.age[:, due], state.phone[:, due], self.at(self.min_age, r))
+        count = able.sum(axis=0)
+        keep = count > 0
+        due, able, count = due[keep], able[:, keep], count[keep]
+        r = self.runs_of(due)
+        pick = np.floor(self.streams.uniforms("people.member", t, due, self.n) * count).astype(np.int64)
+        slot = (np.cumsum(able, axis=0) <= pick[None, :]).sum(axis=0)  # the pick-th member able to start
+        age = state.age[slot, due].astype(np.float64)
+        skill = np.clip(state.skill[due] - self.at(self._age_slope, r) * (age - state.young_age[due]), 0.02, 1.0)
         mp = self.at(self.member_prob, r)
-        us = self.streams.uniforms("members", t, sub, self.n) * mp
+        us = self.streams.uniforms("members", t, due, self.n) * mp
         w = self.at(self.skill_weight[SMARTPHONE], r)
-        return sub[us < mp * (1.0 - w + w * state.skill[sub])]
+        ok = us < mp * (1.0 - w + w * skill)
+        return due[ok], slot[ok]
 
     def _apply(self, state: State, t: int, adopted: dict[int, np.ndarray], lapsed: dict[int, np.ndarray],
-               grow: np.ndarray) -> StepResult:
+               grow: np.ndarray, slots: np.ndarray) -> StepResult:
         """Apply the month's changes together (synchronous update) and say what changed."""
         a = state.adopted
         touched = self._distinct(np.concatenate([grow, *adopted.values(), *lapsed.values()]))
         before = a[:, touched]
         users_before = state.phone_users[touched]
+        phones_before = state.phone[:, touched]
         if SMARTPHONE in self.active:
-            state.phone_users[grow] += 1
+            state.phone[slots, grow] = True
+            age = state.age[slots, grow]
+            state.phone_users[grow] += ((age >= 15) & (age < 65)).astype(np.int16)
             if self._grows:
                 gap = self._skill_growth * (1.0 - state.skill)
                 gap *= a[SMARTPHONE]
@@ -419,7 +364,10 @@ class Dynamics:
             a[k, idx] = False
         if SMARTPHONE in adopted:
             new = adopted[SMARTPHONE]
-            state.phone_users[new] = np.minimum(1, self.pop.working_age[new])
+            first = first_user(state.age[:, new], self.at(self.min_age, self.runs_of(new)))
+            state.phone[first, new] = True
+            age = state.age[first, new]
+            state.phone_users[new] = ((age >= 15) & (age < 65)).astype(np.int16)
         if SMARTPHONE in self.active and self._any_kept:
             self.settle(state, t, np.concatenate([adopted[SMARTPHONE], grow]))
         # giving up a product another needs may take that one away too (a household listed twice is harmless)
@@ -427,7 +375,8 @@ class Dynamics:
         if broken:
             self.enforce_prerequisites(state, np.concatenate(broken))
         after = a[:, touched]
-        return StepResult(adopted, lapsed, touched, before, after, users_before, state.phone_users[touched])
+        return StepResult(adopted, lapsed, touched, before, after, users_before, state.phone_users[touched],
+                          phones_before, state.phone[:, touched])
 
     def _outreach(self, k: int, due: np.ndarray, t: int, state: State, effects: MonthEffects) -> np.ndarray:
         """Which of households ``due`` (whose outreach trial for product k succeeds) adopt it through the
@@ -460,7 +409,23 @@ class Dynamics:
         if idx is None:
             idx = np.arange(self.n)
         enforce_prerequisites(state.adopted, idx)
-        state.phone_users[idx[~state.adopted[SMARTPHONE, idx]]] = 0
+        without = idx[~state.adopted[SMARTPHONE, idx]]
+        state.phone_users[without] = 0
+        state.phone[:, without] = False
+
+    def sync_members(self, state: State) -> None:
+        """After hand edits of ``state.adopted``: a smartphone household without a member using one gives it to
+        the member who would take up its first (``people.first_user``), or gives it up when nobody is old enough;
+        a household without a smartphone has no member using one; the working-age users are recounted."""
+        lone = np.flatnonzero(state.adopted[SMARTPHONE] & ~state.phone.any(axis=0))
+        if lone.size:
+            min_age = self.at(self.min_age, self.runs_of(lone))
+            slot = first_user(state.age[:, lone], min_age)
+            able = state.age[slot, lone] >= min_age
+            state.phone[slot[able], lone[able]] = True
+            state.adopted[SMARTPHONE, lone[~able]] = False  # nobody old enough for it
+        self.enforce_prerequisites(state)
+        state.phone_users[:] = working_users(state.age, state.phone)
 
     def end_of_month(self, state: State) -> None:
         """Exposure decays with its half-life (where a lever can give exposure; without one it stays 0)."""

@@ -1,25 +1,43 @@
 """Monthly outputs, kept up to date from the month's changes.
 
 Households are counted per (hamlet, use code) and per (income quintile x age group of the head, use code),
-where the use code has one bit per product. The tables are built once (``recount``) and then updated
-from the few households that changed each month (``update``), so the outputs cost nothing like a pass
-over the population; every share the model reports (overall, by quintile, by age group, by hamlet) is
-read off these small tables.
+where the use code has one bit per product; people of 15 and over per (age bin, sex), with how many of them
+use a smartphone. The tables are built from scratch when the members change (``recount``: at the start and
+every January) and updated from the few households that changed each month (``update``), so the outputs
+cost nothing like a pass over the population.
+
+Households: ``share_<indicator>`` (smartphone, mobile data, fibre, internet = mobile data or fibre,
+services), ``share_working_age_smartphone`` (people aged 15-64 using a smartphone, the Resolution 09
+indicator), by income quintile and age group of the head. People: ``people`` (aged 15 and over),
+``working_age_people`` (15-64, the denominator of the Resolution 09 share), ``share_people_smartphone`` (15 and
+over), ``share_adults_smartphone`` (18 and over, as surveys of adults report), by age band (15-24, 25-34,
+35-44, 45-54, 55-64, 65+) and by sex; ``share_people_internet`` (15 and
+over using a smartphone of their own in a household with internet: mobile data or fibre). The shares by age
+band, weighted by the people in each band, add up to the overall share.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from diffusion.model.dynamics import State, StepResult, use_codes
+from diffusion.model.people import AGE_BANDS, SEXES
 from diffusion.model.population import AGE_GROUPS, Population
-from diffusion.model.products import INDICATORS, use_bits
+from diffusion.model.products import FIBRE, INDICATORS, MOBILE, use_bits
+from diffusion.model.state import State, StepResult, use_codes
 
 _CODES = np.arange(16)
 #: (16 use codes, indicators): whether a household with that use code counts for each indicator
 _MASK_MATRIX = np.stack([(_CODES & use_bits(k)) > 0 for k in INDICATORS]).T.astype(np.float64)
 QUINTILES: tuple[str, ...] = ("q1", "q2", "q3", "q4", "q5")
 _A = len(AGE_GROUPS)
+_HEAD_EDGES = np.array([35, 50, 65])
+#: Age bins of people (lower bounds): 15-17, 18-24, then the bands of AGE_BANDS from 25.
+_BIN_EDGES = np.array([15, 18, 25, 35, 45, 55, 65])
+_BINS = len(_BIN_EDGES)
+#: The bin of every age + 1 (index 0: an empty slot, age -1), -1 under 15.
+_BIN_OF_AGE = (np.searchsorted(_BIN_EDGES, np.arange(-1, 2**15), side="right") - 1).astype(np.int64)
+#: Which bins make each age band (15-24 is 15-17 and 18-24).
+_BAND_BINS: tuple[tuple[int, ...], ...] = ((0, 1), (2,), (3,), (4,), (5,), (6,))
 
 
 #: Names of the shares by group, in the order ``OutputCounter._detail`` gives them: per indicator, the
@@ -28,10 +46,14 @@ _GROUP_NAMES: tuple[str, ...] = tuple(
     name for k in INDICATORS
     for name in [f"share_{k}_{q}" for q in QUINTILES] + [f"share_{k}_age_{g}" for g in AGE_GROUPS]
 )
+#: Names of the people's shares by age band and sex (detail).
+PEOPLE_GROUP_NAMES: tuple[str, ...] = (tuple(f"share_people_smartphone_{b}" for b in AGE_BANDS)
+                                       + tuple(f"share_people_smartphone_{s}" for s in SEXES))
 
-#: The outputs computed without ``detail`` (overall shares only; no income quintiles or age groups).
+#: The outputs computed without ``detail`` (overall shares only; no income quintiles, age groups or bands).
 BASIC_METRICS: tuple[str, ...] = (
     ("households",) + tuple(f"share_{k}" for k in INDICATORS) + ("share_working_age_smartphone",)
+    + ("people", "working_age_people", "share_people_smartphone", "share_adults_smartphone", "share_people_internet")
 )
 
 
@@ -41,14 +63,20 @@ HAMLET_COLUMNS: tuple[str, ...] = tuple(f"share_{k}" for k in INDICATORS) + ("sh
 
 def metric_names() -> list[str]:
     """Names of the scalar monthly outputs (before the levers' cost and activity columns), in order."""
-    names = ["households"] + [f"share_{k}" for k in INDICATORS] + ["share_working_age_smartphone"]
+    names = list(BASIC_METRICS)
     names += [f"share_{k}_{q}" for k in INDICATORS for q in QUINTILES]
     names += [f"share_{k}_age_{g}" for k in INDICATORS for g in AGE_GROUPS]
-    return names
+    return names + list(PEOPLE_GROUP_NAMES)
+
+
+def head_age_group(head_age: np.ndarray) -> np.ndarray:
+    """Index into AGE_GROUPS of the head's age."""
+    return np.searchsorted(_HEAD_EDGES, head_age, side="right").astype(np.int8)
 
 
 class OutputCounter:
-    """Counts of households per group and use code for one population (or for stacked runs, per run).
+    """Counts of households per group and use code, and of people per age bin and sex, for one population
+    (or for stacked runs, per run).
 
     Args:
         pop: the population; layout: ``population.RunLayout`` of stacked runs (None: one run).
@@ -60,17 +88,11 @@ class OutputCounter:
         self.groups = groups
         self.runs = 1 if layout is None else layout.runs
         self.layout = layout
-        run = 0 if layout is None else layout.run
+        self.run = np.zeros(pop.n, dtype=np.int64) if layout is None else layout.run
         self.hamlet = pop.hamlet.astype(np.int64)
-        self.group = run * (5 * _A) + pop.quintile.astype(np.int64) * _A + pop.age_group
-        H, B = pop.n_hamlets, self.runs
+        H = pop.n_hamlets
         self.hamlet_households = np.bincount(self.hamlet, minlength=H).astype(np.float64)
-        self.group_households = (
-            np.bincount(self.group, minlength=B * 5 * _A).reshape(B, 5, _A).astype(np.float64)
-        )
-        self.working_age_hamlet = np.bincount(self.hamlet, weights=pop.working_age, minlength=H)
         self.households = self._per_run(self.hamlet_households)
-        self.working_age_total = self._per_run(self.working_age_hamlet)
 
     def _per_run(self, x: np.ndarray) -> np.ndarray:
         """Sums of a per-hamlet array (H, ...) over each run's hamlets: (runs, ...)."""
@@ -79,12 +101,31 @@ class OutputCounter:
         return np.add.reduceat(x, self.layout.hamlet_offsets[:-1], axis=0)
 
     def recount(self, state: State) -> None:
-        """Count from scratch (at creation, or after the state was edited by hand)."""
+        """Count from scratch (at creation, every January, or after the state was edited by hand)."""
         H, B = self.pop.n_hamlets, self.runs
+        self.state = state
         code = use_codes(state.adopted).astype(np.int64)
+        self.group = self.run * (5 * _A) + self.pop.quintile.astype(np.int64) * _A + head_age_group(state.head_age)
+        self.group_households = (np.bincount(self.group, minlength=B * 5 * _A).reshape(B, 5, _A).astype(np.float64))
         self.by_hamlet = np.bincount(self.hamlet * 16 + code, minlength=H * 16).reshape(H, 16)
         self.by_group = np.bincount(self.group * 16 + code, minlength=B * 5 * _A * 16).reshape(B * 5 * _A, 16)
         self.users_hamlet = np.bincount(self.hamlet, weights=state.phone_users, minlength=H)
+        self.working_age_hamlet = np.bincount(self.hamlet, weights=state.working_age, minlength=H)
+        self.working_age_total = self._per_run(self.working_age_hamlet)
+        # people of 15 and over: the (run, age bin, sex) cell of each, kept per slot for the monthly updates
+        n = self.pop.n
+        age = state.age.reshape(-1)
+        k = np.flatnonzero(age >= 15)
+        h = k % n
+        cell = (self.run[h] * _BINS + _BIN_OF_AGE[age[k] + 1]) * 2 + state.female.reshape(-1)[k]
+        self.cell = np.full(state.age.shape, -1, dtype=np.int32)
+        self.cell.reshape(-1)[k] = cell
+        size = B * _BINS * 2
+        self.people = np.bincount(cell, minlength=size).reshape(B, _BINS, 2).astype(np.float64)
+        phone = state.phone.reshape(-1)[k]
+        self.people_users = np.bincount(cell, weights=phone, minlength=size).reshape(B, _BINS, 2)
+        online = phone & _online(state.adopted)[h]
+        self.people_online = np.bincount(cell, weights=online, minlength=size).reshape(B, _BINS, 2)
 
     def update(self, res: StepResult) -> None:
         """Apply one month's changes."""
@@ -104,6 +145,15 @@ class OutputCounter:
         du = res.users_after.astype(np.float64) - res.users_before
         if du.any():
             np.add.at(self.users_hamlet, self.hamlet[idx], du)
+        if res.phones_before is not None:
+            dp = res.phones_after.astype(np.int64) - res.phones_before
+            do = ((res.phones_after & _online(res.after)[None, :]).astype(np.int64)
+                  - (res.phones_before & _online(res.before)[None, :]))
+            if dp.any() or do.any():
+                cell = self.cell[:, idx]
+                for table, d in ((self.people_users, dp), (self.people_online, do)):
+                    hit = (d != 0) & (cell >= 0)
+                    np.add.at(table.reshape(-1), cell[hit], d[hit])
 
     def compute(self, detail: bool = True) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """Scalar outputs, one value per run (arrays of length ``runs``), and the by-hamlet table
@@ -118,6 +168,12 @@ class OutputCounter:
         users = self.users_hamlet
         wa = self.working_age_total
         out["share_working_age_smartphone"] = np.divide(self._per_run(users), wa, out=np.zeros(B), where=wa > 0)
+        people, used = self.people.sum(axis=2), self.people_users.sum(axis=2)  # (B, bins)
+        out["people"] = people.sum(axis=1)
+        out["working_age_people"] = wa.copy()
+        out["share_people_smartphone"] = _share(used.sum(axis=1), people.sum(axis=1))
+        out["share_adults_smartphone"] = _share(used[:, 1:].sum(axis=1), people[:, 1:].sum(axis=1))
+        out["share_people_internet"] = _share(self.people_online.sum(axis=(1, 2)), people.sum(axis=1))
         if detail:
             if not self.groups:
                 raise ValueError("shares by group need an OutputCounter with groups=True")
@@ -129,7 +185,7 @@ class OutputCounter:
         return out, hamlet
 
     def _detail(self, out: dict[str, np.ndarray]) -> None:
-        """Shares by income quintile and by age group of the head."""
+        """Shares by income quintile and by age group of the head; people's by age band and sex."""
         B = self.runs
         ind_g = (self.by_group @ _MASK_MATRIX).reshape(B, 5, _A, len(INDICATORS))
         by = np.concatenate([ind_g.sum(axis=2), ind_g.sum(axis=1)], axis=1)  # (B, 5 quintiles + A, ind)
@@ -137,3 +193,18 @@ class OutputCounter:
         hh = np.broadcast_to(hh[:, :, None], by.shape)
         share = np.divide(by, hh, out=np.full(by.shape, np.nan), where=hh > 0)
         out.update(zip(_GROUP_NAMES, share.transpose(2, 1, 0).reshape(-1, B)))
+        people, used = self.people.sum(axis=2), self.people_users.sum(axis=2)
+        for band, bins in zip(AGE_BANDS, _BAND_BINS):
+            out[f"share_people_smartphone_{band}"] = _share(used[:, bins].sum(axis=1), people[:, bins].sum(axis=1))
+        for s, sex in enumerate(SEXES):
+            out[f"share_people_smartphone_{sex}"] = _share(self.people_users[:, :, s].sum(axis=1),
+                                                           self.people[:, :, s].sum(axis=1))
+
+
+def _online(adopted: np.ndarray) -> np.ndarray:
+    """Whether each household (column of ``adopted``) has internet: mobile data or fibre."""
+    return adopted[MOBILE] | adopted[FIBRE]
+
+
+def _share(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    return np.divide(num, den, out=np.full(np.shape(num), np.nan), where=den > 0)

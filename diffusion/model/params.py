@@ -5,7 +5,9 @@ arithmetic on such rows (*derived*), or an *assumption*; ``diffusion/data/parame
 with the source address, and the test suite checks that table against the defaults below.
 
 Rates are per year (the literature's unit); the model converts them to monthly probabilities with
-P = 1 - exp(-rate / 12). Money is in VND at 2021 prices; incomes are per person per month.
+P = 1 - exp(-rate / 12). Money is in VND at 2022 prices (the year of the income survey); incomes are per person
+per month. Incomes, prices and fees change month by month with the dated tables of ``model.world``; the values
+here are those of 2022.
 """
 
 from __future__ import annotations
@@ -38,12 +40,12 @@ class ProductParams:
             Sultan, Farley & Lehmann (1990) meta-analysis of Bass models (assumption for Vietnam).
         q: imitation rate per year at full neighbour adoption. Default 0.38 (same meta-analysis).
         o: outreach rate per year at full exposure to a team visit (assumption; calibrated later).
-        price_vnd: one-off purchase or installation price at the start month, VND.
-        monthly_fee_vnd: subscription fee per month at the start month, VND.
+        price_vnd: one-off purchase or installation price in 2022, VND (other months follow ``model.world``).
+        monthly_fee_vnd: subscription fee per month in 2022, VND (other months follow ``model.world``).
         churn_per_year: rate per year at which users give the product up when it is affordable.
         skill_weight: 0..1, how much readiness depends on digital skill (0: not at all; 1: fully).
-        initial_share: share of eligible households using the product at the start month (0..1).
-            Eligible means the product's prerequisites hold (a smartphone for mobile data, and so on).
+        initial_share: share of eligible households using the product in January 2008, when every run's
+            history starts (0..1). Eligible means the product's prerequisites and network hold.
     """
 
     p: float = 0.03
@@ -64,28 +66,39 @@ class ProductParams:
 
 def _default_products() -> dict[str, ProductParams]:
     return {
-        # Entry-level smartphone: 54 USD (GSMA 2024, observations row 'LMICs (GSMA)') at an assumed
-        # 25,000 VND per USD = 1,350,000 VND. Initial share 0.70 of households: assumption below the
-        # national 73.5% of adults using smartphones in 2022-03 (observations), for rural 2021.
-        "smartphone": ProductParams(o=0.5, price_vnd=1_350_000.0, skill_weight=0.3, initial_share=0.70),
-        # Mobile data package ~70,000 VND per month (assumption); 75% of smartphone households already
-        # on data in 2021 (assumption; 85.46 mobile broadband subscriptions per 100 people, 2023-06).
+        # Entry smartphone: 1,000,000 VND in 2022, derived from the dated entry prices of world_series.csv
+        # (about 1 million VND in 2015 and 2024, deflated). Nobody used a smartphone in 2008 (assumption: the
+        # first smartphones sold in Vietnam that year).
+        "smartphone": ProductParams(o=0.5, price_vnd=1_000_000.0, skill_weight=0.3, initial_share=0.0),
+        # Mobile data: 70,000 VND a month (MobiFone M70, 2016, world_series.csv; the dated package prices are
+        # nearly flat in real terms). No mobile broadband before 3G (2009-08).
         "mobile_data": ProductParams(
-            o=0.5, monthly_fee_vnd=70_000.0, churn_per_year=0.05, skill_weight=0.3, initial_share=0.75
+            o=0.5, monthly_fee_vnd=70_000.0, churn_per_year=0.05, skill_weight=0.3, initial_share=0.0
         ),
-        # Fibre: installation 300,000 VND and 165,000 VND per month (assumptions); 55% of households in
-        # connected hamlets in 2021 (assumption below the national 77.1% of 2023-06 less 5.7 pts a year).
+        # Fixed broadband (ADSL, then fibre): 150,000 VND a month in 2022 (derived: between the 2021 revenue
+        # per subscription, 137,000, and the 2025 minimum package, 180,000, world_series.csv); installation
+        # 300,000 VND (assumption: operators often waive it). In 2008, 30% of households in reached hamlets
+        # (derived: 2.36 subscriptions per 100 people x 4.1 persons per household = 10% of households, over
+        # the 20% of hamlets assumed reached, halved for subscriptions of businesses: an assumption).
         "fibre": ProductParams(
             o=0.3,
             price_vnd=300_000.0,
-            monthly_fee_vnd=165_000.0,
+            monthly_fee_vnd=150_000.0,
             churn_per_year=0.03,
             skill_weight=0.0,
-            initial_share=0.55,
+            initial_share=0.3,
         ),
-        # Digital services (bank app, QR payment, online public services): free to use, skill-bound.
-        "services": ProductParams(o=1.0, churn_per_year=0.02, skill_weight=1.0, initial_share=0.30),
+        # Digital services (bank app, QR payment, online public services): free to use, skill-bound; none in
+        # 2008 (assumption).
+        "services": ProductParams(o=1.0, churn_per_year=0.02, skill_weight=1.0, initial_share=0.0),
     }
+
+
+#: Parameters that no longer exist, with what replaced them (an old config gets this as its error).
+RETIRED: dict[str, str] = {
+    "price_decline_per_year": "prices and fees now follow the dated tables of diffusion/data/world_series.csv (see "
+    "docs/design.md); remove the key",
+}
 
 
 @dataclass(frozen=True)
@@ -102,7 +115,7 @@ class ModelParams:
         inter_hamlet_ties: ties to other hamlets of the commune per household (assumption).
         income_mean_vnd: mean income per person per month, VND: rural Vietnam 3.86 million (VHLSS 2022).
         income_quintile_ratio: mean income of the top quintile over the bottom one: 7.6 (VHLSS 2022).
-        household_size_mean: persons per household: 3.5 (census 2019).
+        household_size_mean: persons per household when every history starts: 3.8 (census 2009).
         household_size_ratio: size of the poorest over the richest quintile's households: 1.2 (VHLSS 2018).
         working_age_share: share of people aged 15-64: 0.68 (census 2019).
         head_age_mean, head_age_sd: age of the household head in years (assumption: 50 and 13).
@@ -121,7 +134,6 @@ class ModelParams:
             (assumption 0.03; GSMA's thresholds are 2% for data and 15-20% for a device in one month).
         affordability_slope: steepness of affordability in the cost share (assumption: 100 per unit).
         amortisation_months: months over which a one-off price is spread in the cost share (assumption).
-        price_decline_per_year: rate at which prices and fees fall per year (assumption: 0.05).
         exposure_half_life_months: half-life of a visit's outreach exposure, months (assumption: 3).
         member_uptake_per_year: rate at which each further working-age member of a smartphone household
             starts using a smartphone (assumption: 0.5 per year).
@@ -130,6 +142,20 @@ class ModelParams:
         threshold_mean, threshold_sd, threshold_income_slope: thresholds (share of neighbours) are
             Normal(mean - slope * (income rank - 0.5), sd) clipped to [0, 1] (assumptions).
         threshold_rate_per_year: adoption rate once the threshold is reached (assumption: 12 per year).
+        phone_min_age: the youngest age at which a member may use a smartphone of their own (assumption: 12).
+        mortality_a, mortality_b: yearly death hazard a * exp(b * age) (Gompertz). b = 0.09 per year of age
+            (assumption: a typical slope); a = 5.08e-5, derived so that the 2009 census age structure gives the
+            crude death rate of 5.3 per 1000 of 2008 (demography.csv).
+        birth_rate_scale: births each year are this times the national crude birth rate of the year (17.7 per 1000
+            people in 2008 to 13.8 in 2023, demography.csv) times the run's people, born to women aged 20-39:
+            1 (births as observed; 0 for none).
+        household_growth_per_year: the place's households are a sample of a growing number: each year this share
+            of them, over one plus it, is replaced by newly formed young households (a household sample that
+            stays representative of a stock growing at this rate): 0.0181 (households grew 1.81% a year from
+            the 2009 to the 2019 census, demography.csv).
+        leave_home_per_year: yearly rate at which members aged 18-29 who do not head their household leave the
+            place (to study, work or marry elsewhere): 0.05 (assumption; with it households shrink from 3.73
+            persons in 2009 to 3.65 in 2019, against the censuses' 3.8 and 3.6: demography.csv).
         never_adopt_share: share of households that never adopt a product spontaneously or by threshold
             under the threshold mechanism (assumption: 0.02).
         homogeneous: one identical household type, free products, full skill (the Bass-limit check).
@@ -145,7 +171,7 @@ class ModelParams:
     inter_hamlet_ties: float = 0.05
     income_mean_vnd: float = 3_860_000.0
     income_quintile_ratio: float = 7.6
-    household_size_mean: float = 3.5
+    household_size_mean: float = 3.8
     household_size_ratio: float = 1.2
     working_age_share: float = 0.68
     head_age_mean: float = 50.0
@@ -164,7 +190,6 @@ class ModelParams:
     affordability_midpoint: float = 0.03
     affordability_slope: float = 100.0
     amortisation_months: float = 12.0
-    price_decline_per_year: float = 0.05
     exposure_half_life_months: float = 3.0
     member_uptake_per_year: float = 0.5
     churn_unaffordable_multiplier: float = 5.0
@@ -173,6 +198,12 @@ class ModelParams:
     threshold_income_slope: float = 0.1
     threshold_rate_per_year: float = 12.0
     never_adopt_share: float = 0.02
+    phone_min_age: int = 12
+    mortality_a: float = 5.08e-5
+    mortality_b: float = 0.09
+    birth_rate_scale: float = 1.0
+    household_growth_per_year: float = 0.0181
+    leave_home_per_year: float = 0.05
     homogeneous: bool = False
     initial_adoption: bool = True
     active_products: tuple[str, ...] = PRODUCTS
@@ -211,15 +242,20 @@ class ModelParams:
             "skill_noise",
             "skill_growth_per_year",
             "affordability_slope",
-            "price_decline_per_year",
             "member_uptake_per_year",
             "churn_unaffordable_multiplier",
             "threshold_sd",
             "threshold_income_slope",
             "threshold_rate_per_year",
             "head_age_sd",
+            "mortality_a",
+            "mortality_b",
+            "birth_rate_scale",
+            "household_growth_per_year",
+            "leave_home_per_year",
         ):
             check_rate(name, getattr(self, name))
+        check_whole("phone_min_age", self.phone_min_age, minimum=0)
         for name in (
             "income_mean_vnd",
             "affordability_midpoint",
@@ -269,6 +305,8 @@ class ModelParams:
             prod, fld = _split_product_key(key)
             if prod is not None:
                 prods[prod][fld] = value
+            elif key in RETIRED:
+                raise ParameterError(key, value, RETIRED[key])
             elif key in _TOP_FIELDS:
                 if key == "products":
                     raise ParameterError(key, value, "per-product fields such as 'smartphone.q'")

@@ -16,6 +16,7 @@ from diffusion.foundation.errors import ParameterError, check_positive
 from diffusion.foundation.sources import Place
 from diffusion.foundation.sources import place as get_place
 from diffusion.model.params import ModelParams
+from diffusion.model.people import draw_members, households_of, identical_members
 
 #: Bounds of the age groups of the household head used in the outputs (years).
 AGE_GROUPS: tuple[str, ...] = ("under_35", "35_49", "50_64", "65_plus")
@@ -32,6 +33,11 @@ class Population:
         head_age: years; income: VND per person per month; household_income: VND per household per month.
         income_rank: 0..1 rank of income per person; quintile: 0..4 (0 poorest).
         poor, near_poor, leader: flags; age_group: index into AGE_GROUPS; skill: initial digital skill 0..1.
+        member_age, member_female: (SLOTS, n) ages (-1: empty slot) and sex of the members (see ``model.people``).
+
+    The household attributes that follow from the members (size, working-age members, elderly-only flag, the
+    head's age and its group) are those of the start of the run's history; they change year by year with the
+    members in the run's state (``dynamics.State``).
     """
 
     place: Place
@@ -45,7 +51,6 @@ class Population:
     elderly_only: np.ndarray
     head_age: np.ndarray
     income: np.ndarray
-    household_income: np.ndarray
     income_rank: np.ndarray
     quintile: np.ndarray
     poor: np.ndarray
@@ -53,6 +58,8 @@ class Population:
     leader: np.ndarray
     age_group: np.ndarray
     skill: np.ndarray
+    member_age: np.ndarray
+    member_female: np.ndarray
     #: values derived once from this population and its run's streams (static orders of the levers), kept
     #: for later runs that share the population (see ``engine.run_batch``)
     derived: dict = field(default_factory=dict, repr=False, compare=False)
@@ -143,9 +150,11 @@ def stack_populations(pops: list[Population]) -> tuple[Population, RunLayout]:
     )
     c_off = np.concatenate([[0], np.cumsum([p.n_communes for p in pops])])
     fields = {}
-    for name in ("size", "working_age", "elderly_only", "head_age", "income", "household_income", "income_rank",
+    for name in ("size", "working_age", "elderly_only", "head_age", "income", "income_rank",
                  "quintile", "poor", "near_poor", "leader", "age_group", "skill"):
         fields[name] = np.concatenate([getattr(p, name) for p in pops])
+    for name in ("member_age", "member_female"):
+        fields[name] = np.concatenate([getattr(p, name) for p in pops], axis=1)
     fields["hamlet"] = np.concatenate([p.hamlet + layout.hamlet_offsets[i] for i, p in enumerate(pops)]).astype(
         pops[0].hamlet.dtype)
     fields["commune"] = np.concatenate([p.commune + c_off[i] for i, p in enumerate(pops)]).astype(
@@ -221,8 +230,8 @@ def build_population(
     n_communes = int(hamlet_commune.max()) + 1
 
     draw = _identical_households if params.homogeneous else _drawn_households
-    income, rank, size, head_age, elderly_only, working_age, skill = draw(n, params, pl.income_multiplier, rng)
-    household_income = income * size
+    income, rank, size, head_age, elderly_only, working_age, skill, member_age, member_female = draw(
+        n, params, pl.income_multiplier, rng)
     order = np.argsort(income, kind="stable")
     poor = np.zeros(n, dtype=bool)
     near_poor = np.zeros(n, dtype=bool)
@@ -248,7 +257,6 @@ def build_population(
         elderly_only=elderly_only,
         head_age=head_age,
         income=income,
-        household_income=household_income,
         income_rank=rank,
         quintile=quintile,
         poor=poor,
@@ -256,6 +264,8 @@ def build_population(
         leader=leader,
         age_group=age_group,
         skill=skill,
+        member_age=member_age,
+        member_female=member_female,
     )
 
 
@@ -268,12 +278,13 @@ def _identical_households(n: int, params: ModelParams, income_multiplier: float,
     elderly_only = np.zeros(n, dtype=bool)
     working_age = np.maximum(1, np.round(size * params.working_age_share)).astype(np.int16)
     skill = np.ones(n, dtype=np.float32)
-    return income, rank, size, head_age, elderly_only, working_age, skill
+    member_age, member_female = identical_members(n, int(size[0]), int(working_age[0]), params.head_age_mean)
+    return income, rank, size, head_age, elderly_only, working_age, skill, member_age, member_female
 
 
 def _drawn_households(n: int, params: ModelParams, income_multiplier: float, rng: np.random.Generator):
-    """Income (lognormal), size, head's age, elderly-only flag, working-age members and skill, drawn in this
-    order from the population stream (the order is part of every result)."""
+    """Income (lognormal), size, head's age, elderly-only flag, working-age members, the members' ages and sex and
+    skill, drawn in this order from the population stream (the order is part of every result)."""
     sigma = income_sigma(params.income_quintile_ratio)
     mean = params.income_mean_vnd * income_multiplier
     z = rng.standard_normal(n)
@@ -297,14 +308,22 @@ def _drawn_households(n: int, params: ModelParams, income_multiplier: float, rng
     w = float(np.clip(need / max(others[~elderly_only].sum(), 1), 0.0, 1.0))
     working_age = (head_wa + rng.binomial(others, w)).astype(np.int16)
     working_age[elderly_only] = 0
-    skill = (
-        params.skill_base
-        - params.skill_age_slope * (head_age - 30.0)
-        + params.skill_income_slope * (rank - 0.5)
-        + params.skill_noise * rng.standard_normal(n)
-    )
-    skill = np.clip(skill, 0.02, 1.0).astype(np.float32)
-    return income, rank, size, head_age, elderly_only, working_age, skill
+    member_age, member_female = draw_members(rng, size, head_age, working_age, elderly_only)
+    skill = initial_skill(households_of(member_age).young_age, rank, params, rng.standard_normal(n))
+    return income, rank, size, head_age, elderly_only, working_age, skill, member_age, member_female
+
+
+def initial_skill(young_age: np.ndarray, rank: np.ndarray, params: ModelParams, noise: np.ndarray) -> np.ndarray:
+    """A household's digital skill 0..1 from the age of its youngest adult (members learn from each other), its
+    income rank and noise (``skill_of`` with the parameters' values)."""
+    return skill_of(young_age, rank, noise, params.skill_base, params.skill_age_slope, params.skill_income_slope,
+                    params.skill_noise)
+
+
+def skill_of(young_age, rank, noise, base, age_slope, income_slope, sd) -> np.ndarray:
+    """base - age_slope * (age - 30) + income_slope * (rank - 0.5) + sd * noise, clipped to [0.02, 1]."""
+    skill = base - age_slope * (young_age - 30.0) + income_slope * (rank - 0.5) + sd * noise
+    return np.clip(skill, 0.02, 1.0).astype(np.float32)
 
 
 def _leaders(hamlet: np.ndarray, n_hamlets: int, working_age: np.ndarray, params: ModelParams,

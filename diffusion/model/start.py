@@ -6,10 +6,11 @@ import numpy as np
 from scipy.special import expit
 
 from diffusion.foundation.randomness import Streams
-from diffusion.model.dynamics import MonthEffects, State
 from diffusion.model.params import ModelParams
+from diffusion.model.people import SLOTS, first_user
 from diffusion.model.population import Population
 from diffusion.model.products import LADDER, PRODUCTS, SMARTPHONE, prerequisites
+from diffusion.model.state import MonthEffects, State
 
 
 def solve_intercept(x: np.ndarray, target: float, iterations: int = 30) -> float:
@@ -77,26 +78,39 @@ def initial_adoption(
 def initial_state(
     params: ModelParams, pop: Population, streams: Streams, effects: MonthEffects
 ) -> State:
-    """The state at the start month: initial adoption, skill, thresholds."""
+    """The state at the start of the history (January 2008): initial adoption, members, skill, thresholds."""
     reach = {None: np.ones(pop.n, dtype=bool), "mobile": effects.mobile_coverage[pop.hamlet],
              "fibre": effects.fibre_ready[pop.hamlet]}
     eligible = {p.name: reach[p.network] for p in LADDER}
     rng = streams.generator("initial")
     init = initial_adoption(pop, params, rng, eligible)
     adopted = np.stack([init[p] for p in PRODUCTS])
-    phone_users = np.zeros(pop.n, dtype=np.int16)
-    has = adopted[SMARTPHONE] & (pop.working_age > 0)
-    # Working-age members of a smartphone household who already use one: at least the first,
-    # each further one with probability 0.8 (assumption).
-    extra = rng.binomial(np.maximum(pop.working_age.astype(np.int64) - 1, 0), 0.8)
-    phone_users[has] = (1 + extra[has]).astype(np.int16)
+    n = pop.n
     state = State(
         adopted=adopted,
-        phone_users=phone_users,
+        phone_users=np.zeros(n, dtype=np.int16),
         skill=pop.skill.copy(),
-        exposure=np.zeros(pop.n, dtype=np.float32),
-        last_visit=np.full(pop.n, -1, dtype=np.int32),
+        exposure=np.zeros(n, dtype=np.float32),
+        last_visit=np.full(n, -1, dtype=np.int32),
+        age=pop.member_age.copy(),
+        female=pop.member_female.copy(),
+        phone=np.zeros((SLOTS, n), dtype=bool),
+        size=pop.size.copy(),
+        working_age=pop.working_age.copy(),
+        elderly_only=pop.elderly_only.copy(),
+        head_age=pop.head_age.copy(),
+        young_age=np.zeros(n, dtype=np.float32),
     )
+    # Members of a smartphone household who already use one: the first user, and each further member old
+    # enough with probability 0.8 (assumption).
+    has = np.flatnonzero(adopted[SMARTPHONE])
+    extra = rng.random((SLOTS, n)) < 0.8
+    if has.size:
+        age = state.age[:, has]
+        phone = extra[:, has] & (age >= params.phone_min_age)
+        phone[first_user(age, params.phone_min_age), np.arange(has.size)] = True
+        state.phone[:, has] = phone & (age >= 0)
+    state.set_households()
     if params.mechanism == "threshold":
         trng = streams.generator("thresholds")
         shape = (len(PRODUCTS), pop.n)

@@ -31,15 +31,16 @@ import numpy as np
 
 from diffusion.foundation.calendar import Calendar
 from diffusion.foundation.errors import ParameterError, check_choice, check_rate
-from diffusion.model.dynamics import MonthEffects, State, StepResult
 from diffusion.model.population import RunLayout
+from diffusion.model.state import MonthEffects, State, StepResult
 
 ELIGIBILITY: tuple[str, ...] = ("poor", "near_poor", "elderly_only", "all")
 
 
 @dataclass
 class LeverContext:
-    """What a lever may look at when it is bound to a model."""
+    """What a lever may look at when it is bound to a model. Who is eligible is decided from the households as
+    they are at the run's start (``state``; the population's own values for a run that starts in 2008)."""
 
     calendar: Calendar
     population: Any
@@ -47,6 +48,8 @@ class LeverContext:
     streams: Any
     params: Any
     layout: Any = None  # population.RunLayout (None: built for the single run)
+    #: the state at the run's start (members' ages and households then), or None at the start of the history
+    state: Any = None
 
     def __post_init__(self):
         if self.layout is None:
@@ -134,7 +137,7 @@ class Lever:
         if "near_poor" in eligibility:
             m |= pop.near_poor
         if "elderly_only" in eligibility:
-            m |= pop.elderly_only
+            m |= (self.ctx.state if self.ctx.state is not None else pop).elderly_only
         return m
 
     def _zeros(self) -> np.ndarray:

@@ -15,8 +15,10 @@ class InfrastructureRollout(Lever):
       - a mapping hamlet -> "YYYY-MM" (hamlet by name or 0-based index), or
       - a list of [date, share] pairs, like [["2023-06", 0.86], ["2025-06", 1.0]]: the share of hamlets
         connected by each date; hamlets are taken in a random order (the "rollout" stream).
-    A network without a schedule is available everywhere from the start. A hamlet with no date in an
-    explicit schedule, or beyond the last share, is never connected in the run. Connecting a hamlet
+    A network without a schedule follows the world's rollout (``model.world``); one with a schedule follows
+    it from the lever's start on, before that the world's. A hamlet with no date in an explicit schedule, or
+    beyond the last share, is not connected from the lever's start (its users keep their connections, but no
+    household takes a new one until the schedule reaches it). Connecting a hamlet
     costs ``cost_per_hamlet_vnd`` (assumption: 0, operators' investment is not the programme's).
     """
 
@@ -28,9 +30,9 @@ class InfrastructureRollout(Lever):
 
     setting_docs = {**Lever.setting_docs,
                     "fibre": 'Fibre schedule: a table hamlet -> "YYYY-MM", or a list of ["YYYY-MM", share of hamlets] '
-                             "pairs (omit: fibre everywhere from the start).",
-                    "mobile": "Mobile coverage schedule, same forms as fibre (omit: coverage everywhere from the "
-                              "start).",
+                             "pairs (omit: fibre follows the world's rollout, world_series.csv).",
+                    "mobile": "Mobile coverage schedule, same forms as fibre (omit: coverage follows the world's "
+                              "rollout).",
                     "cost_per_hamlet_vnd": "Programme cost of connecting one hamlet (fibre or mobile), VND."}
 
     def __init__(self, fibre=None, mobile=None, cost_per_hamlet_vnd: float = 0.0, **kw):
@@ -88,11 +90,16 @@ class InfrastructureRollout(Lever):
         return months
 
     def infrastructure(self, t, effects):
-        if not self.on.any():
+        """From its start, a schedule replaces the networks' reach of the world (``model.world``): hamlets are
+        reached when it says, and only then."""
+        L = self.ctx.layout
+        own = L.spread_hamlets(self.on & (self.t_start <= t))
+        if not np.any(own):
             return
-        off = ~self.ctx.layout.spread_hamlets(self.on)
-        effects.fibre_ready &= (self._fibre_month <= t) | off
-        effects.mobile_coverage &= (self._mobile_month <= t) | off
+        fibre = own & L.spread_hamlets(self.has_fibre)
+        mobile = own & L.spread_hamlets(self.has_mobile)
+        effects.fibre_ready = np.where(fibre, self._fibre_month <= t, effects.fibre_ready)
+        effects.mobile_coverage = np.where(mobile, self._mobile_month <= t, effects.mobile_coverage)
 
     def book(self, t, state, result):
         L = self.ctx.layout

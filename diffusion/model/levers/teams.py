@@ -80,7 +80,11 @@ class DigitalTeams(Lever):
         pop = ctx.population
         self._served = hamlet_mask(self.hamlets, pop, self._field("hamlets"))
         self._served_households = self._served[pop.hamlet]
-        self._order, self._hamlet_of = pop.derive(("visits", self.targeting), lambda: self._priority(ctx))
+        if self.targeting == "elderly_first" and ctx.state is not None:
+            # the heads' ages at the run's start depend on its history (its start and parameters): not shared
+            self._order, self._hamlet_of = self._priority(ctx)
+        else:
+            self._order, self._hamlet_of = pop.derive(("visits", self.targeting), lambda: self._priority(ctx))
         self._active_products = [PRODUCTS.index(p) for p in ctx.params.active_products]
         self.capacity_run = np.array([self.capacity])
         self.monthly_cost = np.array([self.allowance_vnd * self.teams_per_hamlet * self.members_per_team])
@@ -96,7 +100,7 @@ class DigitalTeams(Lever):
         if self.targeting == "poorest_first":
             key = pop.income
         elif self.targeting == "elderly_first":
-            key = -pop.head_age.astype(np.float64)
+            key = -(ctx.state if ctx.state is not None else pop).head_age.astype(np.float64)
         elif self.targeting == "best_connected_first":
             key = -ctx.network.degree.astype(np.float64)
         else:
