@@ -1,7 +1,14 @@
 """Outcomes: what summary.csv reports, as objects that carry their name, unit, label (English and
 Vietnamese) and how they are summarised over runs; and the derived measures behind them (additional
-adopters against a reference scenario, cost per additional adopting household, the month a target is
-reached).
+adopters against a reference scenario, cost per additional adopting household, the month a target and a
+near-target are reached, and who is still short of a target at its deadline).
+
+Targets (``target_months``): a stochastic model never quite reaches a 100% target, so each target is also
+read at a near-target level (``[outputs] near_target``, 99% of the target's share by default), and by the
+shortfall at the deadline: how many households, working-age people or people are still short of it.
+A run that does not reach a level within the run is right-censored: ``reached`` is False, its month columns
+are empty (NaN) and ``last_date`` is the month it was "not reached by". Summaries over runs
+(``censored_median``) give a median month only when more than half of the runs reach the level.
 
 ``summary_outcomes`` lists the outcomes of a results table in summary.csv's order; ``summarise``
 (``experiments.summary``) computes them and the report and charts look each up by name to label and
@@ -12,6 +19,7 @@ policy's effect, not noise.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,15 +28,141 @@ import pandas as pd
 from diffusion.foundation.errors import ParameterError
 from diffusion.foundation.sources import Target
 from diffusion.foundation.sources import targets as default_targets
-from diffusion.foundation.strings import fmt_month, metric_label, tr
+from diffusion.foundation.strings import check_language, fmt_month, fmt_pct, metric_label, tr
+from diffusion.model.outputs import BASIC_METRICS
 from diffusion.model.products import INDICATORS
 
 KEYS = ["replicate", "design_point", "month"]
 
 #: Units of outcomes: a share 0..1, a difference of shares, households, VND, VND per household, a month
-#: index, a number of months, a share of runs.
+#: index, a number of months, a share of runs, working-age people (15-64), people (15 and over).
 UNITS: tuple[str, ...] = ("share", "share_difference", "households", "vnd", "vnd_per_household", "month", "months",
-                          "share_of_runs")
+                          "share_of_runs", "working_age_people", "people")
+
+#: The near-target level by default (``[outputs] near_target``): the month 99% of a target's share is reached.
+NEAR_TARGET = 0.99
+
+#: Labels of the target outcomes and sentences (English and Vietnamese; same form as
+#: ``foundation.strings.STRINGS``, looked up first by ``target_text``).
+TARGET_STRINGS: dict[str, dict[str, str]] = {
+    "outcome.near_month_reached": {"en": "Month {near} of the target reached: {target}",
+                                   "vi": "Tháng đạt {near} mục tiêu: {target}"},
+    "outcome.near_reached": {"en": "Runs reaching {near} of the target: {target}",
+                             "vi": "Số lần chạy đạt {near} mục tiêu: {target}"},
+    "outcome.shortfall": {"en": "Short of the target in {date}: {target} ({unit})",
+                          "vi": "Còn thiếu so với mục tiêu vào {date}: {target} ({unit})"},
+    "unit.households": {"en": "households", "vi": "hộ"},
+    "unit.working_age_people": {"en": "working-age people", "vi": "người trong độ tuổi lao động"},
+    "unit.people": {"en": "people aged 15+", "vi": "người từ 15 tuổi"},
+    "target.not_reached": {"en": "not reached by {end}", "vi": "chưa đạt đến {end}"},
+    "target.not_reached_runs": {"en": "not reached by {end} in {k} of {n} runs",
+                                "vi": "chưa đạt đến {end} trong {k}/{n} lần chạy"},
+    "target.not_reached_any": {"en": "not reached by {end} in any of the {n} runs",
+                               "vi": "chưa đạt đến {end} ở cả {n} lần chạy"},
+    "target.reached_median": {"en": "{date} (median of {n} runs)", "vi": "{date} (trung vị {n} lần chạy)"},
+    "target.reached_some": {"en": "{date} (median; not reached by {end} in {k} of {n} runs)",
+                            "vi": "{date} (trung vị; chưa đạt đến {end} trong {k}/{n} lần chạy)"},
+    "target.short": {"en": "{median} {unit} still short of it in {date} (median over {n} runs; range {low}–{high})",
+                     "vi": "vào {date} còn thiếu {median} {unit} (trung vị {n} lần chạy; khoảng {low}–{high})"},
+    "target.short_same": {"en": "{median} {unit} still short of it in {date} (in each of the {n} runs)",
+                          "vi": "vào {date} còn thiếu {median} {unit} (ở cả {n} lần chạy)"},
+    "target.short_none": {"en": "met in {date} in all {n} runs: no {unit} short of it",
+                          "vi": "đạt vào {date} ở cả {n} lần chạy: không còn {unit} nào thiếu"},
+    "target.short_after": {"en": "the runs end in {date}, before the deadline: no shortfall at the deadline",
+                           "vi": "mô phỏng kết thúc {date}, trước thời hạn: chưa tính được số còn thiếu"},
+    "target.short_unknown": {"en": "no count of {metric} in the results: shortfall not computed",
+                             "vi": "kết quả không có số đếm cho {metric}: không tính số còn thiếu"},
+    "target.reached_in": {"en": "reached in {when}", "vi": "đạt vào {when}"},
+    "target.sentence": {
+        "en": "{target}, {share} by {by}: {short}. Near-target ({near} of the target, {near_share}): {near_when}. "
+              "Full target ({share}): {when}.",
+        "vi": "{target}, {share} vào {by}: {short}. Gần đạt ({near} mục tiêu, {near_share}): {near_when}. "
+              "Đạt đủ mục tiêu ({share}): {when}."},
+    "target.about": {
+        "en": "A stochastic model seldom reaches a 100% target exactly, so each target is also read at {near} "
+              "of its share (the near-target; [outputs] near_target) and by who is still short of it at the "
+              "deadline. A month is given as the median over runs only when more than half of the runs reach "
+              "it; otherwise the target is \"not reached by\" the last month of the runs.",
+        "vi": "Mô hình ngẫu nhiên hiếm khi đạt đúng mục tiêu 100%, nên mỗi mục tiêu còn được xét ở mức {near} "
+              "(gần đạt; [outputs] near_target) và theo số còn thiếu tại thời hạn. Tháng đạt là trung vị các lần "
+              "chạy, chỉ khi hơn một nửa số lần chạy đạt; nếu không, mục tiêu \"chưa đạt đến\" tháng cuối của "
+              "mô phỏng."},
+    "col.shortfall": {"en": "Short at the deadline (median; range)", "vi": "Còn thiếu tại thời hạn (trung vị; khoảng)"},
+    "col.near_reached": {"en": "Month {near} of the target reached", "vi": "Tháng đạt {near} mục tiêu"},
+    "col.target_reached": {"en": "Month the target is reached", "vi": "Tháng đạt mục tiêu"},
+}
+
+
+def target_text(key: str, lang: str = "en", **fields: object) -> str:
+    """``TARGET_STRINGS[key]`` in ``lang`` with ``fields`` filled in, else ``foundation.strings.tr``."""
+    entry = TARGET_STRINGS.get(key)
+    if entry is None:
+        return tr(key, lang, **fields)
+    text = entry[check_language(lang)]
+    return unicodedata.normalize("NFC", text.format(**fields) if fields else text)
+
+
+def check_near(near: float) -> float:
+    """``near`` (the near-target level) if it is a share in (0, 1]; ParameterError otherwise."""
+    try:
+        value = float(near)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not 0.0 < value <= 1.0:
+        raise ParameterError("near_target", near, "a share in (0, 1], such as 0.99")
+    return value
+
+
+def target_unit(metric: str) -> str | None:
+    """What a target on ``metric`` counts, which is also the column of the monthly table holding the count:
+    "working_age_people" for ``share_working_age_smartphone``, "people" (15 and over) for the people's
+    shares (``share_people_*``, ``share_adults_*``: the table has no count of people 18+, so a shortfall of
+    adults is counted over people 15+ and overstates it slightly), "households" for the households' shares;
+    None for a share of a group (income quintile, age, sex), whose count the table does not hold."""
+    if metric not in BASIC_METRICS or not metric.startswith("share_"):
+        return None
+    if metric == "share_working_age_smartphone":
+        return "working_age_people"
+    if metric.startswith(("share_people_", "share_adults_")):
+        return "people"
+    return "households"
+
+
+def unit_label(unit: str, lang: str = "en") -> str:
+    """The words for a unit counted short of a target ("households", "working-age people", ...)."""
+    key = f"unit.{unit}"
+    return target_text(key, lang) if key in TARGET_STRINGS else unit
+
+
+def censored_median(months) -> tuple[float, int, int]:
+    """(median month, runs reaching, runs) of the months a level is reached over runs, NaN for a run that
+    does not reach it within the run (right-censored: it reaches it later or never). The median is an
+    observed month, and NaN unless more than half of the runs reach the level."""
+    v = np.asarray(months, dtype=float)
+    n, k = int(v.size), int(np.count_nonzero(~np.isnan(v)))
+    if 2 * k <= n:
+        return float("nan"), k, n
+    med = np.quantile(np.where(np.isnan(v), np.inf, v), 0.5, method="inverted_cdf")
+    return float(med), k, n
+
+
+def when_reached(median_date: str | None, k: int, n: int, end: str, lang: str = "en", verb: bool = False) -> str:
+    """When a level is reached over ``n`` runs, ``k`` of which reach it by ``end`` (the last month of the runs,
+    "YYYY-MM"): the median month, with the runs that do not reach it ("reached in ..." with ``verb``), or
+    "not reached by <end>" (in how many runs) when not more than half of the runs reach it."""
+    end_text = fmt_month(end, lang)
+    if median_date and k > n / 2:
+        date = fmt_month(median_date, lang)
+        if k == n:
+            text = target_text("target.reached_median", lang, date=date, n=n)
+        else:
+            text = target_text("target.reached_some", lang, date=date, end=end_text, k=n - k, n=n)
+        return target_text("target.reached_in", lang, when=text) if verb else text
+    if n == 0:
+        return target_text("target.not_reached", lang, end=end_text)
+    if k == 0:
+        return target_text("target.not_reached_any", lang, end=end_text, n=n)
+    return target_text("target.not_reached_runs", lang, end=end_text, k=n - k, n=n)
 
 
 @dataclass(frozen=True)
@@ -37,11 +171,13 @@ class Outcome:
 
     Attributes:
         name: its key in summary.csv (``"2025-12.share_internet"``, ``"cost_per_additional_vnd.internet"``).
-        kind: how it is computed (``experiments.summary``): final, at, month_reached, reached, total_cost,
-            diff_final, diff_at, months_earlier, additional, additional_cost, cost_per_additional.
+        kind: how it is computed (``experiments.summary``): final, at, month_reached, reached,
+            near_month_reached, near_reached, shortfall (at the target's deadline, in the unit of its metric),
+            total_cost, diff_final, diff_at, months_earlier, additional, additional_cost, cost_per_additional.
         unit: one of UNITS.
         metric, date, target, indicator: what it is about (those its kind uses).
         compared: it compares a scenario with the reference.
+        near: the near-target level (near_month_reached, near_reached).
     """
 
     name: str
@@ -52,18 +188,22 @@ class Outcome:
     target: str = ""
     indicator: str = ""
     compared: bool = False
+    near: float = NEAR_TARGET
 
     @property
     def discrete(self) -> bool:
-        """Months reached: a run that never reaches the target counts as beyond every month."""
-        return self.kind == "month_reached"
+        """Months reached: a run that never reaches the target is censored at the end of the run (beyond every
+        month of it)."""
+        return self.kind in ("month_reached", "near_month_reached")
 
     def label(self, lang: str = "en", last_date: str | None = None) -> str:
         """A readable label in ``lang`` (``last_date``: the last month of the runs, for end-of-run outcomes)."""
         end = fmt_month(last_date, lang) if last_date else ""
-        return tr(f"outcome.{self.kind}", lang, metric=metric_label(self.metric, lang, short=True),
-                  date=fmt_month(self.date, lang) if self.date else end, target=_target_label(self.target, lang),
-                  indicator=metric_label(f"share_{self.indicator}", lang, short=True))
+        return target_text(f"outcome.{self.kind}", lang, metric=metric_label(self.metric, lang, short=True),
+                           date=fmt_month(self.date, lang) if self.date else end,
+                           target=_target_label(self.target, lang),
+                           indicator=metric_label(f"share_{self.indicator}", lang, short=True),
+                           near=fmt_pct(self.near, lang), unit=unit_label(self.unit, lang))
 
 
 def _target_label(key: str, lang: str) -> str:
@@ -73,18 +213,30 @@ def _target_label(key: str, lang: str) -> str:
     return key
 
 
-def summary_outcomes(metrics, dates, targets: tuple[Target, ...]) -> tuple[list[Outcome], list[Outcome]]:
+def summary_outcomes(metrics, dates, targets: tuple[Target, ...],
+                     near: float = NEAR_TARGET) -> tuple[list[Outcome], list[Outcome]]:
     """The outcomes of summary.csv in its order: those of every scenario, and those against the reference.
+
+    Per target: the month it is reached and the share of runs reaching it within the run, the same for the
+    near-target (``near`` of its share), and, when its deadline is inside the run and its metric has a
+    count (``target_unit``), the shortfall at the deadline in that unit.
 
     Args:
         metrics: the monthly metrics summarised; dates: the target dates inside the run; targets: the targets
-            whose metric the results have.
+            whose metric the results have; near: the near-target level.
     """
+    near = check_near(near)
     own = [Outcome(f"final.{m}", "final", "share", metric=m) for m in metrics]
     own += [Outcome(f"{d}.{m}", "at", "share", metric=m, date=d) for d in dates for m in metrics]
     for tg in targets:
-        own.append(Outcome(f"month_reached.{tg.target}", "month_reached", "month", metric=tg.metric, target=tg.target))
-        own.append(Outcome(f"reached.{tg.target}", "reached", "share_of_runs", metric=tg.metric, target=tg.target))
+        about = {"metric": tg.metric, "target": tg.target}
+        own.append(Outcome(f"month_reached.{tg.target}", "month_reached", "month", **about))
+        own.append(Outcome(f"reached.{tg.target}", "reached", "share_of_runs", **about))
+        own.append(Outcome(f"near_month_reached.{tg.target}", "near_month_reached", "month", near=near, **about))
+        own.append(Outcome(f"near_reached.{tg.target}", "near_reached", "share_of_runs", near=near, **about))
+        unit = target_unit(tg.metric)
+        if unit is not None and tg.by in dates:
+            own.append(Outcome(f"shortfall.{tg.target}", "shortfall", unit, date=tg.by, **about))
     own.append(Outcome("total_cost_vnd", "total_cost", "vnd"))
     vs = [Outcome(f"diff.final.{m}", "diff_final", "share_difference", metric=m, compared=True) for m in metrics]
     vs += [Outcome(f"diff.{d}.{m}", "diff_at", "share_difference", metric=m, date=d, compared=True)
@@ -99,9 +251,10 @@ def summary_outcomes(metrics, dates, targets: tuple[Target, ...]) -> tuple[list[
     return own, vs
 
 
-def outcome_catalogue(metrics, dates, targets: tuple[Target, ...] | None = None) -> dict[str, Outcome]:
+def outcome_catalogue(metrics, dates, targets: tuple[Target, ...] | None = None,
+                      near: float = NEAR_TARGET) -> dict[str, Outcome]:
     """Every outcome summary.csv may hold for these metrics and dates, by name."""
-    own, vs = summary_outcomes(metrics, dates, default_targets() if targets is None else targets)
+    own, vs = summary_outcomes(metrics, dates, default_targets() if targets is None else targets, near)
     return {o.name: o for o in own + vs}
 
 
@@ -156,33 +309,69 @@ def cost_per_additional(df: pd.DataFrame, reference: str, indicator: str = "inte
     return at
 
 
-def target_months(df: pd.DataFrame, targets: tuple[Target, ...] | None = None) -> pd.DataFrame:
-    """For each run and target: the first month (index and date) the target share is reached, the value
-    at the target date and whether it is met by then. NaN/None where never reached in the run.
+def target_months(df: pd.DataFrame, targets: tuple[Target, ...] | None = None,
+                  near: float = NEAR_TARGET) -> pd.DataFrame:
+    """For each run and target: when the target and the near-target are first reached, the value at the
+    deadline, whether it is met and how many are still short of it then.
+
+    Args:
+        df: a tidy results table (one row per run and month: month, date, the targets' metrics and their
+            counts ``households``, ``working_age_people``, ``people``); scenario, replicate and design_point
+            identify the runs when present.
+        targets: the targets (default: ``sources.targets()``); those whose metric is missing are skipped.
+        near: the near-target level, a share in (0, 1]: the near-target is ``near * share``.
+
+    Returns:
+        One row per run and target: the run's keys; target, metric, share, by (deadline); ``unit``
+        (households, working_age_people, people: what the shortfall counts, ``target_unit``; None when the
+        metric has no count); ``reached`` (bool), ``month_reached`` and ``date_reached`` (first month the
+        share is reached); ``near``, ``near_share``, ``near_reached``, ``near_month_reached``,
+        ``near_date_reached`` (the same for the near-target); ``last_date`` (the last month of the run);
+        ``in_run`` (the deadline is inside the run), ``value_at_target_date``, ``met`` and ``shortfall``:
+        the units still short at the deadline, ceil(max(0, share - value) * count), whole units.
+
+        A level not reached within the run is right-censored: its ``reached`` flag is False and its month and
+        date are empty (NaN/None), never a made-up month; read it as "not reached by ``last_date``". When the
+        deadline is outside the run, ``value_at_target_date`` and ``shortfall`` are NaN and ``met`` None.
     """
     targets = default_targets() if targets is None else targets
+    near = check_near(near)
     group_cols = [c for c in ("scenario", "replicate", "design_point") if c in df.columns]
     rows = []
     for key, g in df.groupby(group_cols, sort=False) if group_cols else [((), df)]:
         key = key if isinstance(key, tuple) else (key,)
         g = g.sort_values("month")
         for tg in targets:
-            if tg.metric not in g.columns:
-                continue
-            vals = g[tg.metric].to_numpy()
-            hit = np.flatnonzero(vals >= tg.share - 1e-12)
-            at_date = g.loc[g["date"] == tg.by, tg.metric]
-            value = float(at_date.iloc[0]) if len(at_date) else float("nan")
-            row = dict(zip(group_cols, key))
-            row.update(
-                target=tg.target,
-                metric=tg.metric,
-                share=tg.share,
-                by=tg.by,
-                month_reached=int(g["month"].iloc[hit[0]]) if hit.size else np.nan,
-                date_reached=g["date"].iloc[hit[0]] if hit.size else None,
-                value_at_target_date=value,
-                met=bool(value >= tg.share - 1e-12) if len(at_date) else None,
-            )
-            rows.append(row)
+            if tg.metric in g.columns:
+                rows.append({**dict(zip(group_cols, key)), **_target_row(g, tg, near)})
     return pd.DataFrame(rows)
+
+
+def _first(g: pd.DataFrame, metric: str, level: float) -> tuple[bool, float, str | None]:
+    """(reached, first month, its date) at which ``metric`` reaches ``level`` in one run (False, NaN, None)."""
+    hit = np.flatnonzero(g[metric].to_numpy(dtype=float) >= level - 1e-12)
+    if not hit.size:
+        return False, np.nan, None
+    return True, int(g["month"].iloc[hit[0]]), str(g["date"].iloc[hit[0]])
+
+
+def _target_row(g: pd.DataFrame, tg: Target, near: float) -> dict:
+    """The columns of ``target_months`` for one run (``g``, sorted by month) and one target."""
+    unit = target_unit(tg.metric)
+    reached, month, date = _first(g, tg.metric, tg.share)
+    near_reached, near_month, near_date = _first(g, tg.metric, near * tg.share)
+    at = g[g["date"] == tg.by]
+    in_run = len(at) > 0
+    value = float(at[tg.metric].iloc[0]) if in_run else float("nan")
+    shortfall = float("nan")
+    if in_run and unit is not None and unit in g.columns:
+        gap = (tg.share - value) * float(at[unit].iloc[0])  # NaN stays NaN; whole units, up to float error
+        shortfall = 0.0 if gap <= 1e-6 else float(np.ceil(gap - 1e-6))
+    return dict(
+        target=tg.target, metric=tg.metric, share=tg.share, by=tg.by, unit=unit,
+        reached=reached, month_reached=month, date_reached=date,
+        near=near, near_share=near * tg.share, near_reached=near_reached, near_month_reached=near_month,
+        near_date_reached=near_date, last_date=str(g["date"].iloc[-1]),
+        in_run=in_run, value_at_target_date=value,
+        met=bool(value >= tg.share - 1e-12) if in_run else None, shortfall=shortfall,
+    )

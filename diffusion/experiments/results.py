@@ -27,7 +27,7 @@ from typing import Any
 import pandas as pd
 
 from diffusion.experiments.config import ExperimentConfig, load_config_text
-from diffusion.experiments.outcomes import Outcome, outcome_catalogue
+from diffusion.experiments.outcomes import NEAR_TARGET, Outcome, outcome_catalogue
 from diffusion.experiments.store import FORMAT, MANIFEST
 from diffusion.foundation.errors import ConfigError
 from diffusion.foundation.sources import targets
@@ -132,7 +132,8 @@ class Results:
         ts = self.timeseries
         metrics = self.config.metrics if self.config is not None else ()
         present = set(ts["date"]) if ts is not None else set()
-        return outcome_catalogue(metrics, sorted({t.by for t in targets() if t.by in present}))
+        near = self.config.outputs.near_target if self.config is not None else NEAR_TARGET
+        return outcome_catalogue(metrics, sorted({t.by for t in targets() if t.by in present}), near=near)
 
 
 def load_results(path: str | Path) -> Results:

@@ -9,8 +9,11 @@ import numpy as np
 import pandas as pd
 
 from diffusion.experiments.outcomes import (
+    NEAR_TARGET,
     Outcome,
     additional_adopters,
+    censored_median,
+    check_near,
     cost_per_additional,
     summary_outcomes,
     target_months,
@@ -42,8 +45,12 @@ def assemble(frames: Sequence[pd.DataFrame], scenarios: Sequence[str] | None = N
 def quantiles(values, discrete: bool = False) -> tuple[float, float, float, float, int]:
     """(median, 5th and 95th percentile, mean, runs with a value) of one outcome's values over runs.
 
-    ``discrete`` (months reached): a run without a value never reached the target and counts as beyond every
-    month (an interval that reaches "never" is shown empty); the mean is over the runs that reached it.
+    ``discrete`` (months reached): a run without a value did not reach the level within the run (it is
+    right-censored at the run's end) and counts as beyond every month; quantiles are observed months. The
+    median is given only when more than half of the runs reach the level, a percentile only when it falls on
+    a run that reaches it, and the mean only when every run does (the mean of censored months is unknown);
+    otherwise they are empty (NaN), which reads "not reached by the end of the run". ``runs`` counts all
+    runs; the share reaching it is the outcome ``reached.<target>`` (``near_reached.<target>``).
     """
     v = np.asarray(values, dtype=float)
     if discrete:
@@ -51,10 +58,11 @@ def quantiles(values, discrete: bool = False) -> tuple[float, float, float, floa
         if n == 0:
             return (np.nan,) * 4 + (0,)  # type: ignore[return-value]
         w = np.where(np.isnan(v), np.inf, v)
-        q = np.quantile(w, [0.5, 0.05, 0.95], method="inverted_cdf")
+        q = np.quantile(w, [0.05, 0.95], method="inverted_cdf")
         q = np.where(np.isinf(q), np.nan, q)
-        finite = v[~np.isnan(v)]
-        return float(q[0]), float(q[1]), float(q[2]), float(finite.mean()) if finite.size else np.nan, n
+        med = censored_median(v)[0]
+        mean = float(v.mean()) if not np.isnan(v).any() else np.nan
+        return med, float(q[0]), float(q[1]), mean, n
     v = v[~np.isnan(v)]
     if v.size == 0:
         return (np.nan,) * 4 + (0,)  # type: ignore[return-value]
@@ -65,12 +73,12 @@ def quantiles(values, discrete: bool = False) -> tuple[float, float, float, floa
 class _Runs:
     """The tables one scenario's outcomes are computed from, indexed by run (replicate, design point)."""
 
-    def __init__(self, ts: pd.DataFrame, reference: str | None):
+    def __init__(self, ts: pd.DataFrame, reference: str | None, near: float = NEAR_TARGET):
         self.ts = ts
         self.keys = [k for k in ("replicate", "design_point") if k in ts.columns]
         last = ts["month"] == ts.groupby(list(KEYS))["month"].transform("max")
         self.final = ts[last]
-        self.targets = target_months(ts, default_targets())
+        self.targets = target_months(ts, default_targets(), near)
         self.reference = reference
 
     def by_run(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -94,7 +102,14 @@ def _values(o: Outcome, scn: str, runs: _Runs, f: pd.DataFrame, pair: dict[str, 
     if o.kind == "month_reached":
         return runs.reached(scn, o.target)["month_reached"]
     if o.kind == "reached":
-        return runs.reached(scn, o.target)["month_reached"].notna().astype(float)
+        return runs.reached(scn, o.target)["reached"].astype(float)
+    if o.kind == "near_month_reached":
+        return runs.reached(scn, o.target)["near_month_reached"]
+    if o.kind == "near_reached":
+        return runs.reached(scn, o.target)["near_reached"].astype(float)
+    if o.kind == "shortfall":  # none without the count of the target's unit in the results
+        short = runs.reached(scn, o.target)["shortfall"]
+        return short if short.notna().any() else None
     if o.kind == "total_cost":
         return f["cum_cost_total"]
     if o.kind == "diff_final":
@@ -126,25 +141,30 @@ def summarise(
     reference: str | None = None,
     metrics: Sequence[str] = ("share_smartphone", "share_internet"),
     scenarios: Sequence[str] | None = None,
+    near: float = NEAR_TARGET,
 ) -> pd.DataFrame:
     """Outcomes per scenario with intervals over runs (replicates x design points).
 
     The outcomes and their order are ``outcomes.summary_outcomes``: each metric in the last month and at the
-    target dates inside the run, the month each target is first reached and the share of runs reaching it,
-    total spending; against the reference (paired on replicate and design point): differences, months
-    earlier, additional households, additional spending and the cost per additional adopting household.
+    target dates inside the run, the month each target and near-target (``near`` of its share, ``[outputs]
+    near_target``) is first reached and the share of runs reaching it, the shortfall at each deadline inside
+    the run (households, working-age people or people still short), total spending; against the reference
+    (paired on replicate and design point): differences, months earlier, additional households, additional
+    spending and the cost per additional adopting household. Months reached are censored at the end of the
+    run: see ``quantiles``.
 
     Returns:
         Columns scenario, outcome, reference (the scenario compared with, or empty), median, p05, p95
-        (5th and 95th percentiles), mean, runs (runs with a value), date (months reached: the median as
-        "YYYY-MM").
+        (5th and 95th percentiles), mean, runs (runs with a value; for months reached, every run), date
+        (months reached: the median as "YYYY-MM"; empty when not more than half of the runs reach it).
     """
     scenarios = list(scenarios) if scenarios is not None else list(dict.fromkeys(ts["scenario"]))
     metrics = [m for m in metrics if m in ts.columns]
-    runs = _Runs(ts, reference)
+    near = check_near(near)
+    runs = _Runs(ts, reference, near)
     dates = sorted({t.by for t in default_targets() if (ts["date"] == t.by).any()})
     targets = tuple(t for t in default_targets() if t.metric in ts.columns)
-    own, vs = summary_outcomes(metrics, dates, targets)
+    own, vs = summary_outcomes(metrics, dates, targets, near)
     month_of = dict(zip(ts["month"], ts["date"]))
     compare = reference is not None and reference in set(runs.final["scenario"])
     rows: list[dict[str, Any]] = []
@@ -154,7 +174,7 @@ def summarise(
             continue
         pair: dict[str, Any] = {}
         for o in own + (vs if compare and scn != reference else []):
-            if o.kind in ("month_reached", "reached") and runs.reached(scn, o.target).empty:
+            if o.target and not o.compared and runs.reached(scn, o.target).empty:
                 continue
             values = _values(o, scn, runs, f, pair)
             if values is None:

@@ -3,6 +3,11 @@
 Each row's outcome is looked up by name among the outcomes the results describe (``Results.outcomes``:
 ``experiments.outcomes.Outcome`` objects with their kind, unit and label); nothing is read from the name
 itself. An outcome the results do not describe is labelled with its name and shown as a plain number.
+
+Targets (``target_sentence``, ``target_cells``): per scenario and target, the households or people still
+short of it at the deadline (median and range over runs), the month the near-target and the target are
+reached (median), or "not reached by <last month of the runs>": a month that was not reached is never
+written as a number or left undefined.
 """
 
 from __future__ import annotations
@@ -12,9 +17,17 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from diffusion.experiments.outcomes import Outcome, outcome_catalogue
+from diffusion.experiments.outcomes import (
+    NEAR_TARGET,
+    Outcome,
+    outcome_catalogue,
+    target_text,
+    unit_label,
+    when_reached,
+)
 from diffusion.foundation import sources
 from diffusion.foundation.strings import fmt_month, fmt_number, fmt_pct, tr
+from diffusion.presentation.charts.targets import TargetStatus
 from diffusion.presentation.charts.view import ResultsView
 
 #: Indicators of the headline table, each at the Resolution 09 target date (else at the end of the runs).
@@ -66,8 +79,14 @@ def known_outcomes(view: ResultsView) -> dict[str, Outcome]:
     if ts is not None:
         metrics = [c for c in ts.columns if c.startswith("share_")]
         present = set(ts["date"])
-        extra = outcome_catalogue(metrics, sorted({t.by for t in sources.targets() if t.by in present}))
+        extra = outcome_catalogue(metrics, sorted({t.by for t in sources.targets() if t.by in present}),
+                                  near=near_target(view))
     return {**extra, **view.results.outcomes}
+
+
+def near_target(view: ResultsView) -> float:
+    """The near-target level of the results: ``[outputs] near_target`` of the config (default 0.99)."""
+    return view.config.outputs.near_target if view.config is not None else NEAR_TARGET
 
 
 def outcome_label(name: str, outcomes: dict[str, Outcome], lang: str, last_date: str | None = None) -> str:
@@ -96,15 +115,20 @@ FORMATS: dict[str, Callable[[float, str], str]] = {
     "vnd": lambda v, lang: fmt_number(v, lang, 0),
     "vnd_per_household": lambda v, lang: fmt_number(v, lang, 0),
     "months": lambda v, lang: fmt_number(v, lang, 1),
+    "working_age_people": lambda v, lang: fmt_number(v, lang, 0),
+    "people": lambda v, lang: fmt_number(v, lang, 0),
 }
 
 
 def _month_values(row, lang: str, month_dates: dict[int, str]) -> tuple[str, str]:
-    """A month reached: the median month (as summary.csv dates it) and the interval; "not reached" beyond
-    the runs."""
+    """A month reached: the median month (as summary.csv dates it) and the interval; "not reached by <last
+    month of the runs>" where summary.csv leaves them empty (not reached in enough runs, see
+    ``experiments.summary.quantiles``)."""
+    end = month_dates[max(month_dates)] if month_dates else ""
+
     def fmt(v: float) -> str:
         if not np.isfinite(v):
-            return tr("word.never", lang)
+            return target_text("target.not_reached", lang, end=fmt_month(end, lang)) if end else tr("word.never", lang)
         return fmt_month(month_dates.get(int(v), str(int(v))), lang)
 
     text = fmt_month(row.date, lang) if isinstance(row.date, str) and row.date else fmt(row.median)
@@ -140,3 +164,62 @@ def headline_outcomes(names: list[str], outcomes: dict[str, Outcome]) -> list[st
     for kind in HEADLINE_KINDS:
         chosen += [o for o in present if o.kind == kind and o.indicator in ("", "internet")][:1]
     return [o.name for o in chosen]
+
+
+# ------------------------------------------------------------------------------------ targets
+def _short_text(s: TargetStatus, lang: str) -> str:
+    """Who is still short of the target at its deadline, over the runs, in words."""
+    if not s.in_run:
+        return target_text("target.short_after", lang, date=fmt_month(s.date, lang))
+    if s.shortfall is None or s.unit is None:
+        return target_text("target.short_unknown", lang, metric=s.target.metric)
+    unit = unit_label(s.unit, lang)
+    sf = s.shortfall
+    if sf["max"] <= 0:
+        return target_text("target.short_none", lang, date=fmt_month(s.date, lang), n=s.runs, unit=unit)
+    if sf["max"] == sf["min"]:
+        return target_text("target.short_same", lang, median=fmt_number(sf["p50"], lang, 0), unit=unit,
+                           date=fmt_month(s.date, lang), n=s.runs)
+    return target_text("target.short", lang, median=fmt_number(sf["p50"], lang, 0), unit=unit,
+                       date=fmt_month(s.date, lang), n=s.runs, low=fmt_number(sf["min"], lang, 0),
+                       high=fmt_number(sf["max"], lang, 0))
+
+
+def target_cells(s: TargetStatus, lang: str) -> dict[str, str]:
+    """The text of one scenario's standing against one target: ``short`` (the shortfall at the deadline:
+    median and range over runs, or why there is none), ``unit``, ``near_when`` and ``when`` (the median month
+    the near-target and the target are reached, or "not reached by <last month>" with the runs that do not
+    reach it)."""
+    short = "–"
+    if s.in_run and s.shortfall is not None:
+        sf = s.shortfall
+        short = fmt_number(sf["p50"], lang, 0)
+        if sf["max"] > sf["min"]:
+            short += f" ({fmt_number(sf['min'], lang, 0)}–{fmt_number(sf['max'], lang, 0)})"
+    elif not s.in_run:
+        short = tr("note.run_ends", lang, date=fmt_month(s.date, lang))
+    return {
+        "short": short,
+        "unit": unit_label(s.unit, lang) if s.unit else "–",
+        "near_when": when_reached(s.near_reached, s.near_runs, s.runs, s.last_date, lang),
+        "when": when_reached(s.reached, s.reached_runs, s.runs, s.last_date, lang),
+    }
+
+
+def _pct_exact(share: float, lang: str) -> str:
+    """A share as a percentage with as few decimals (up to 2) as it needs: 99%, 94.05%."""
+    pct = 100.0 * share
+    decimals = next((d for d in (0, 1) if abs(round(pct, d) - pct) < 1e-9), 2)
+    return fmt_pct(share, lang, decimals)
+
+
+def target_sentence(s: TargetStatus, lang: str) -> str:
+    """One scenario's standing against one target in a few plain sentences: the shortfall at the deadline,
+    when the near-target and the target are reached, or "not reached by <last month of the runs>"."""
+    label = s.target.label(lang)
+    return target_text("target.sentence", lang, target=label[:1].upper() + label[1:],
+                       share=fmt_pct(s.target.share, lang), by=fmt_month(s.target.by, lang),
+                       short=_short_text(s, lang), near=fmt_pct(s.near, lang),
+                       near_share=_pct_exact(s.near * s.target.share, lang),
+                       near_when=when_reached(s.near_reached, s.near_runs, s.runs, s.last_date, lang, verb=True),
+                       when=when_reached(s.reached, s.reached_runs, s.runs, s.last_date, lang, verb=True))

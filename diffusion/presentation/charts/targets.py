@@ -1,5 +1,6 @@
 """The Resolution 09 dashboard: for each target, the projected value at the target date per scenario, with
-its interval, whether it is met and the month it is reached."""
+its interval, whether it is met and the month it is reached; and each scenario's standing against each
+target (``target_status``), which the report's text and table read."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from diffusion.experiments.outcomes import target_months
+from diffusion.experiments.outcomes import NEAR_TARGET, censored_median, target_months
 from diffusion.foundation import sources
 from diffusion.foundation.strings import check_language, fmt_month, fmt_pct, tr
 from diffusion.presentation.charts import _draw, style
@@ -21,6 +22,9 @@ from diffusion.presentation.charts.data import at_month, month_of_date, of_scena
 @dataclass(frozen=True)
 class TargetStatus:
     """One scenario's standing against one target, over its runs.
+
+    Months reached are right-censored at the end of the runs: a median month is given only when more than
+    half of the runs reach the level, else None ("not reached by ``last_date``").
 
     Attributes:
         scenario: scenario name.
@@ -32,7 +36,14 @@ class TargetStatus:
         met: runs meeting the target at the target date (0 when the run ends earlier).
         runs: number of runs.
         reached: median over runs of the first month the target share is reached ("YYYY-MM"), or None
-            when at least half of the runs never reach it.
+            when not more than half of the runs reach it.
+        reached_runs: runs reaching the target share within the run.
+        near: the near-target level (share of the target's share).
+        near_reached, near_runs: the same as reached and reached_runs for the near-target.
+        last_date: the last month of the runs ("YYYY-MM"): what a level is "not reached by".
+        unit: what the shortfall counts (households, working_age_people, people), or None.
+        shortfall: min, p50 (median) and max over runs of the units still short at the target date; None
+            when the run ends before it or the metric has no count.
     """
 
     scenario: str
@@ -43,15 +54,37 @@ class TargetStatus:
     met: int
     runs: int
     reached: str | None
+    reached_runs: int = 0
+    near: float = NEAR_TARGET
+    near_reached: str | None = None
+    near_runs: int = 0
+    last_date: str = ""
+    unit: str | None = None
+    shortfall: dict | None = None
 
 
-def target_status(results: pd.DataFrame, targets=None) -> list[TargetStatus]:
-    """Standing of every scenario against every target whose metric is in the results."""
+def _median_date(months, dates: pd.Series) -> tuple[str | None, int]:
+    """(median month as "YYYY-MM" or None, runs reaching) of months reached over runs (``censored_median``)."""
+    med, k, _ = censored_median(months)
+    return (str(dates.loc[int(med)]) if np.isfinite(med) else None), k
+
+
+def _shortfall(tm: pd.DataFrame) -> dict | None:
+    short = tm["shortfall"].to_numpy(dtype=float) if "shortfall" in tm.columns else np.array([])
+    short = short[np.isfinite(short)]
+    if not short.size:
+        return None
+    return {"min": float(short.min()), "p50": float(np.median(short)), "max": float(short.max())}
+
+
+def target_status(results: pd.DataFrame, targets=None, near: float = NEAR_TARGET) -> list[TargetStatus]:
+    """Standing of every scenario against every target whose metric is in the results (``near``: the
+    near-target level, ``[outputs] near_target``)."""
     targets = sources.targets() if targets is None else tuple(targets)
     targets = tuple(t for t in targets if t.metric in results.columns)
     if not targets:
         return []
-    months = target_months(results, targets)
+    months = target_months(results, targets, near)
     last_month = int(results["month"].max())
     dates = results.drop_duplicates("month").set_index("month")["date"].astype(str)
     out = []
@@ -63,15 +96,15 @@ def target_status(results: pd.DataFrame, targets=None) -> list[TargetStatus]:
         for scn in scenarios_in(results):
             vals = of_scenario(rows, scn)[tg.metric].to_numpy(dtype=float)
             tm = of_scenario(months[months["target"] == tg.target], scn)
-            reached = tm["month_reached"].to_numpy(dtype=float)
-            never = np.where(np.isnan(reached), np.inf, reached)
-            med = float(np.median(never)) if never.size else np.inf
-            reached_date = str(dates.loc[int(np.ceil(med))]) if np.isfinite(med) else None
+            reached, k = _median_date(tm["month_reached"], dates)
+            near_reached, k_near = _median_date(tm["near_month_reached"], dates)
             out.append(TargetStatus(
                 scenario=scn, target=tg, date=str(dates.loc[m]), in_run=in_run,
                 quantiles=_draw.quantiles_of(vals),
                 met=int(np.sum(vals >= tg.share - 1e-12)) if in_run else 0, runs=int(vals.size),
-                reached=reached_date,
+                reached=reached, reached_runs=k, near=float(near), near_reached=near_reached, near_runs=k_near,
+                last_date=str(dates.loc[last_month]), unit=tm["unit"].iloc[0] if len(tm) else None,
+                shortfall=_shortfall(tm) if in_run else None,
             ))
     return out
 
