@@ -26,11 +26,10 @@ import pandas as pd
 from diffusion.analyses.calibration import calibrate, validate_calibration
 from diffusion.analyses.experiment import run_experiment
 from diffusion.analyses.sensitivity import run_sensitivity, validate_sensitivity
-from diffusion.experiments.config import ExperimentConfig, load_config
+from diffusion.experiments.config import ExperimentConfig, config_warnings, load_config
 from diffusion.experiments.plan import make_plan
 from diffusion.experiments.reference import reference_markdown
 from diffusion.foundation.errors import ConfigError, DiffusionError
-from diffusion.foundation.sources import place
 from diffusion.foundation.version import __version__
 from diffusion.presentation.app import app_main
 from diffusion.presentation.charts import chart_names, check_outputs, render_charts
@@ -222,8 +221,8 @@ def _check(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     cfg = _load(args.config)
     plan = make_plan(cfg)
-    notes = _check_analyses(cfg)
-    pl = place(plan.setup.place)
+    notes = _check_analyses(cfg) + [f"warning: {w}" for w in config_warnings(cfg)]
+    pl = cfg.place
     ref = f" (reference: {plan.reference})" if plan.reference else ""
     print(f"{args.config}: ok. Experiment {cfg.name!r}: {pl.name} at scale {plan.setup.scale:g}, "
           f"{plan.setup.start} + {plan.setup.months} months; {len(plan.scenarios)} scenario(s){ref}, "

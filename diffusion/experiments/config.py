@@ -4,7 +4,8 @@ A config file has these tables (see docs/config-reference.md, generated from the
 ``diffusion.experiments.schema`` by ``diffusion check --reference docs/config-reference.md``):
 
 - ``[experiment]``: name, description, start month, months, replications, root seed;
-- ``[population]``: the place preset and its scale;
+- ``[population]``: the place (a preset, or a ``[places.<key>]`` table of the file) and its scale;
+- ``[places.<key>]``: places of the file besides the presets (households, hamlets, communes, income, source);
 - ``[model]``: the mechanism, the network and any ``ModelParams`` field; per product as
   ``[model.products.<product>]``;
 - ``[levers.<name>]``: one policy lever each: ``kind`` plus that lever's settings;
@@ -36,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from diffusion.experiments.messages import Problem, raise_problems, validate_table
+from diffusion.experiments.messages import Problem, raise_problems, retired_text, validate_table
 from diffusion.experiments.scenarios import (
     ScenarioSpec,
     check_binding,
@@ -48,18 +49,27 @@ from diffusion.experiments.scenarios import (
 from diffusion.experiments.schema import (
     DEFAULT_METRICS,
     MAX_HOUSEHOLDS,
+    PLACE_KEY,
+    PLAUSIBLE_SHARE_2008,
     ConfigFile,
     DesignSection,
     ExperimentSection,
     OutputsSection,
     PopulationSection,
 )
-from diffusion.experiments.uncertainties import UncertaintySpec, check_design, resolve_uncertainties
+from diffusion.experiments.uncertainties import (
+    TABLE_KEYS,
+    UncertaintySpec,
+    check_design,
+    flatten_tables,
+    resolve_uncertainties,
+)
 from diffusion.foundation.calendar import Calendar
-from diffusion.foundation.errors import ConfigError
-from diffusion.foundation.sources import places
-from diffusion.foundation.text import did_you_mean, nfc
+from diffusion.foundation.errors import ConfigError, ParameterError
+from diffusion.foundation.sources import Place, make_place, places
+from diffusion.foundation.text import did_you_mean, key_path, nfc, show
 from diffusion.model.outputs import metric_names
+from diffusion.model.world import HISTORY_START
 
 
 @dataclass
@@ -77,6 +87,7 @@ class ExperimentConfig:
         reference: the reference scenario, if any.
         uncertainties: the uncertain parameters, in file order.
         draws: draws file path -> its table (empirical uncertainties).
+        places: the places of the file's [places.<key>] tables, by key.
     """
 
     file: str
@@ -89,10 +100,24 @@ class ExperimentConfig:
     reference: str | None
     uncertainties: list[UncertaintySpec]
     draws: dict[str, Any] = field(default_factory=dict)
+    places: dict[str, Place] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
         return self.sections.experiment.name
+
+    @property
+    def place(self) -> Place:
+        """The place of ``[population]``: a [places.<key>] table of the file, else the preset."""
+        key = self.population.place
+        return self.places[key] if key in self.places else places()[key]
+
+    @property
+    def run_place(self) -> str | Place:
+        """The place as the evaluation service (``Setup.place``) takes it: the preset's key, or the Place of a
+        [places.<key>] table (whose key is ``population.place``, what results and manifests show)."""
+        key = self.population.place
+        return self.places.get(key, key)
 
     @property
     def experiment(self) -> ExperimentSection:
@@ -175,7 +200,9 @@ def load_config_data(
     exp = sections.experiment
 
     problems: list[Problem] = []
-    _check_population(sections, problems)
+    own = _check_places(sections, problems)
+    _check_population(sections, own, problems)
+    _check_retired(data, problems)
     _check_outputs(sections, problems)
     levers = resolve_levers(data.get("levers", {}), problems)
     scenarios, reference = resolve_scenarios(sections, data, levers, problems)
@@ -198,7 +225,7 @@ def load_config_data(
                 break
     raise_problems(source, problems)
     if build:
-        check_binding(sections, scenarios, problems)
+        check_binding(sections, scenarios, problems, place=own.get(sections.population.place))
         raise_problems(source, problems)
 
     digest = config_hash(data, draws)
@@ -213,6 +240,7 @@ def load_config_data(
         reference=reference,
         uncertainties=uncertainties,
         draws=draws,
+        places=own,
     )
 
 
@@ -228,15 +256,40 @@ def config_hash(data: dict[str, Any], draws: dict[str, Any] | None = None) -> st
     return h.hexdigest()
 
 
-def _check_population(sections: ConfigFile, problems: list[Problem]) -> None:
-    """The place is a preset and its scale gives a population of a size that can be built."""
-    table = places()
+def _check_places(sections: ConfigFile, problems: list[Problem]) -> dict[str, Place]:
+    """The [places.<key>] tables as Places: keys that name no preset, numbers a place can have."""
+    presets = places()
+    out: dict[str, Place] = {}
+    for key, sec in sections.places.items():
+        path = f"places.{key_path(key)}"
+        if not PLACE_KEY.match(key):
+            problems.append((path, (f"place key {key!r} is not allowed: letters, digits, '_' or '-', starting with a "
+                             "letter (it names the place in [population] place and in the results)")))
+            continue
+        if key in presets:
+            problems.append((path, (f"place key {key!r} is not allowed: it is the key of a preset "
+                             f"({presets[key].name}, diffusion/data/places.csv); pick another key for this place, "
+                             f"e.g. '{key}_2'")))
+            continue
+        try:
+            out[key] = make_place(key, sec.name, sec.households, sec.hamlets, sec.communes, sec.income_multiplier,
+                                  sec.area, sec.urban_share, sec.infrastructure_lag_years, sec.source)
+        except ParameterError as e:
+            problems.append((f"{path}.{e.name}", f"{show(e.value)} is not allowed: {e.allowed}"))
+    return out
+
+
+def _check_population(sections: ConfigFile, own: dict[str, Place], problems: list[Problem]) -> None:
+    """The place is a [places.<key>] table or a preset, and its scale gives a population that can be built."""
+    table = {**places(), **own}
     pop = sections.population
     if pop.place not in table:
+        if pop.place in sections.places:
+            return  # the table itself is invalid: already reported
         keys = list(table)
         problems.append(
-            ("population.place", (f"{pop.place!r} is not allowed: one of {', '.join(map(repr, keys))}"
-             f"{did_you_mean(pop.place, keys)}"))
+            ("population.place", (f"{pop.place!r} is not allowed: one of {', '.join(map(repr, keys))} (presets of "
+             f"diffusion/data/places.csv, or [places.<key>] tables of this file){did_you_mean(pop.place, keys)}"))
         )
         return
     pl = table[pop.place]
@@ -246,6 +299,28 @@ def _check_population(sections: ConfigFile, problems: list[Problem]) -> None:
                          f"{n:,.0f} households, above the limit of {MAX_HOUSEHOLDS:,}")))
     elif pl.hamlets == 1 and round(pl.households * pop.scale) < 2:
         problems.append(("population.scale", f"{pop.scale!r} is not allowed: a factor giving at least 2 households"))
+
+
+def _check_retired(data: dict[str, Any], problems: list[Problem]) -> None:
+    """Retired parameters named by [uncertainties] and [calibration] (priors, setups' params); those in [model]
+    tables are found by the schema (``messages``)."""
+    named: list[tuple[str, Any]] = []
+    unc = data.get("uncertainties")
+    if isinstance(unc, dict):
+        named += [(f"uncertainties.{key_path(k)}", k) for k in flatten_tables(unc)]
+    cal = data.get("calibration")
+    if isinstance(cal, dict):
+        if isinstance(cal.get("priors"), dict):
+            named += [(f"calibration.priors.{key_path(k)}", k) for k in flatten_tables(cal["priors"], TABLE_KEYS)]
+        setups = cal.get("setups") if isinstance(cal.get("setups"), dict) else {}
+        for name, setup in setups.items():
+            params = setup.get("params") if isinstance(setup, dict) else None
+            if isinstance(params, dict):
+                named += [(f"calibration.setups.{key_path(name)}.params.{key_path(k)}", k) for k in params]
+    for path, key in named:
+        text = retired_text(key)
+        if text:
+            problems.append((path, text))
 
 
 def _metric_allowed(name: str, lever_names: set[str]) -> bool:
@@ -268,3 +343,40 @@ def _check_outputs(sections: ConfigFile, problems: list[Problem]) -> None:
             allowed = list(metric_names()) + ["cost_total", "cum_cost_total"]
             problems.append((f"outputs.metrics[{i}]", (f"{m!r} is not allowed: a monthly metric such as "
                              f"share_internet or cum_cost.<lever>{did_you_mean(m, allowed)}")))
+
+
+# ======================================================================== warnings
+def config_warnings(cfg: ExperimentConfig) -> list[str]:
+    """What `diffusion check` warns about (the config is valid, but may not say what its author means): places
+    without a source, initial shares set for a run that starts after January 2008, initial shares that are
+    implausible for January 2008."""
+    out = [f"places.{key_path(k)}.source is missing: say where the numbers of {p.name} come from (a survey, census "
+           "or commune report, with its web address); it is kept with the config in the results' manifest.json"
+           for k, p in cfg.places.items() if not p.basis.strip()]
+    shares = _initial_shares(cfg)
+    start = cfg.experiment.start
+    if shares and start != HISTORY_START:
+        out.append(f"{', '.join(shares)}: initial shares are the shares of January 2008 ({HISTORY_START}), the start "
+                   f"of every run's history, not of the start {start}: the state at {start} comes from the model's "
+                   f"history from {HISTORY_START} (leave the defaults, or give shares of {HISTORY_START})")
+    for path, (prod, value) in shares.items():
+        limit, why = PLAUSIBLE_SHARE_2008.get(prod, (1.0, ""))
+        if value > limit:
+            out.append(f"{path} = {value:g} is implausible for January 2008, when every run's history starts: {why}; "
+                       f"use at most {limit:g} (the model default is 0)")
+    return out
+
+
+def _initial_shares(cfg: ExperimentConfig) -> dict[str, tuple[str, float]]:
+    """Config path -> (product, largest value) of every initial share the config sets (in [model], a scenario or
+    an uncertainty)."""
+    out: dict[str, tuple[str, float]] = {}
+    for scn in cfg.scenarios.values():
+        for key, path in scn.origins.items():
+            if key.endswith(".initial_share") and key in scn.params:
+                out[path] = (key.split(".", 1)[0], float(scn.params[key]))
+    for u in cfg.uncertainties:
+        if u.target[0] == "model" and u.target[1].endswith(".initial_share"):
+            values = [float(v) for v in u.extremes() if isinstance(v, int | float)]
+            out[u.path] = (u.target[1].split(".", 1)[0], max(values, default=0.0))
+    return out

@@ -9,9 +9,11 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from diffusion.experiments.schema import unwrap
+from diffusion.experiments.schema import ModelSection, ProductSection, unwrap
 from diffusion.foundation.errors import ConfigError
 from diffusion.foundation.text import did_you_mean, key_path, show
+from diffusion.model.params import RETIRED
+from diffusion.model.products import PRODUCTS
 
 #: A problem: (dotted field path or "", what is wrong and what is allowed).
 Problem = tuple[str, str]
@@ -62,7 +64,8 @@ def _messages(exc: ValidationError, model: type[BaseModel], data: Any,
         inp = err.get("input")
         if t == "extra_forbidden":
             allowed = _allowed_keys(model, loc[:-1])
-            text = f"unknown key {str(loc[-1])!r}{did_you_mean(loc[-1], allowed)}; allowed here: {', '.join(allowed)}"
+            text = _retired_key(model, loc) or (
+                f"unknown key {str(loc[-1])!r}{did_you_mean(loc[-1], allowed)}; allowed here: {', '.join(allowed)}")
         elif t == "missing":
             text = "is required but missing"
         elif t == "literal_error":
@@ -110,7 +113,30 @@ def _clean_loc(data: Any, loc: tuple[Any, ...], etype: str) -> tuple[Any, ...]:
     return tuple(out)
 
 
-def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+def retired_text(name: Any, shown: Any = None) -> str | None:
+    """What to do instead of a retired model parameter (``params.RETIRED``), for any spelling of it ("x",
+    "smartphone.x", "x_smartphone"), or None when ``name`` is not retired. ``shown``: the key as written."""
+    if not isinstance(name, str):
+        return None
+    keys = [name] + [f"{p}.{name[: -len(p) - 1]}" for p in PRODUCTS if name.endswith("_" + p)]
+    for key in keys:
+        if key in RETIRED:
+            return f"{(name if shown is None else shown)!r} is a retired parameter: {RETIRED[key]}"
+    return None
+
+
+def _retired_key(model: type[BaseModel], loc: tuple[Any, ...]) -> str | None:
+    """The retired-parameter message of an unknown key of a [model] table (or of a product's), else None."""
+    parents = {t for tp in _types_at(model, loc[:-1]) for t in unwrap(tp)}
+    if ModelSection in parents:
+        return retired_text(loc[-1])
+    if ProductSection in parents and len(loc) >= 2:
+        return retired_text(f"{loc[-2]}.{loc[-1]}", shown=loc[-1])
+    return None
+
+
+def _types_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[Any]:
+    """The types a config table at ``loc`` (keys from the top of ``model``) may have."""
     types: list[Any] = [model]
     for seg in loc:
         nxt: list[Any] = []
@@ -125,6 +151,11 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
                 elif typing.get_origin(t) is list and isinstance(seg, int):
                     nxt.append(typing.get_args(t)[0])
         types = nxt
+    return types
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    types = _types_at(model, loc)
     keys: list[str] = []
     for tp in types:
         for t in unwrap(tp):

@@ -28,6 +28,7 @@ from diffusion.experiments.evaluation import RunSpec, Setup, Task
 from diffusion.experiments.scenarios import scenario_levers, scenario_params, value_problem
 from diffusion.experiments.uncertainties import UncertaintySpec
 from diffusion.foundation.errors import ConfigError, ParameterError
+from diffusion.foundation.sources import Place
 from diffusion.foundation.sources import place as get_place
 
 #: spawn_key of the stream that draws Latin-hypercube designs (a one-element key never equals a run's
@@ -199,9 +200,9 @@ def _check_design_points(cfg: ExperimentConfig, design: pd.DataFrame) -> None:
 
 
 # ================================================================ plan
-def estimated_run_seconds(place: str, scale: float, months: int) -> float:
+def estimated_run_seconds(place: str | Place, scale: float, months: int) -> float:
     """Rough time of one run on one core (s): fixed cost plus household-months (measured on the dev machine)."""
-    pl = get_place(place)
+    pl = get_place(place) if isinstance(place, str) else place
     households = pl.households * scale
     return 0.02 + 8e-8 * households * months
 
@@ -238,7 +239,7 @@ def make_plan(cfg: ExperimentConfig, *, check: bool = True) -> Plan:
     if design is not None and check:
         _check_design_points(cfg, design)
     n_points = 1 if design is None else len(design)
-    setup = Setup(cfg.population.place, float(cfg.population.scale), exp.start, int(exp.months), int(exp.seed))
+    setup = Setup(cfg.run_place, float(cfg.population.scale), exp.start, int(exp.months), int(exp.seed))
     runs: list[RunSpec] = []
     for d in range(n_points):
         params, lever_values = _design_overrides(cfg, design, d)

@@ -16,6 +16,7 @@ from diffusion.experiments.schema import (
     ExperimentSection,
     ModelSection,
     OutputsSection,
+    PlaceSection,
     PopulationSection,
     ProductSection,
     ScenarioSection,
@@ -101,6 +102,14 @@ def reference_markdown(charts: dict[str, list[str]] | None = None) -> str:
         "## [population]",
         "",
         *_table(PopulationSection),
+        "",
+        "## [places.<key>]",
+        "",
+        (" ".join((PlaceSection.__doc__ or "").split()).replace("``", "`") + " Example: `[places.ban_na]` "
+         "with `name = \"Bản Nà\"`, `households = 180`, `hamlets = 1`, `income_multiplier = 0.6`, "
+         "`area = \"northern_midlands_mountains\"`, `source = \"...\"`; then `[population] place = \"ban_na\"`."),
+        "",
+        *_table(PlaceSection),
         "",
         "## [model]",
         "",

@@ -21,6 +21,7 @@ from diffusion.experiments.schema import (
 )
 from diffusion.foundation.calendar import Calendar
 from diffusion.foundation.errors import ParameterError
+from diffusion.foundation.sources import Place
 from diffusion.foundation.text import did_you_mean, key_path, show
 from diffusion.model.adoption import AdoptionModel
 from diffusion.model.levers import LEVER_TYPES, Lever, LeverContext, make_lever
@@ -291,19 +292,21 @@ def check_objects(scn: ScenarioSpec, cal: Calendar, problems: list[tuple[str, st
                     problems.append((lever_path(scn, lv.name, key), f"{show(e.value)} is not allowed: {e.allowed}"))
 
 
-def build_model(place: str, scale: float, start: str, months: int, params: dict[str, Any],
+def build_model(place: str | Place, scale: float, start: str, months: int, params: dict[str, Any],
                 levers: tuple[LeverSpec, ...] | list[LeverSpec]) -> AdoptionModel:
     """A model of the place with ``levers`` bound to it, not run (raises what building or binding raises)."""
     return AdoptionModel(place, params=ModelParams().with_overrides(params), levers=[lv.build() for lv in levers],
                          start=start, months=months, scale=scale, seed=0, agents=False, collect=False)
 
 
-def check_binding(sections: ConfigFile, scenarios: dict[str, ScenarioSpec], problems: list[tuple[str, str]]) -> None:
-    """Build one model of the place and bind each scenario's levers to it (dates, hamlets, schedules)."""
+def check_binding(sections: ConfigFile, scenarios: dict[str, ScenarioSpec], problems: list[tuple[str, str]],
+                  place: Place | None = None) -> None:
+    """Build one model of the place (``place``: a [places.<key>] table's, else the preset of [population]) and
+    bind each scenario's levers to it (dates, hamlets, schedules)."""
     exp, pop = sections.experiment, sections.population
     first = next(iter(scenarios.values()))
     try:
-        model = build_model(pop.place, pop.scale, exp.start, exp.months, first.params, ())
+        model = build_model(place or pop.place, pop.scale, exp.start, exp.months, first.params, ())
     except ParameterError as e:
         problems.append(param_problem(first, e))
         return

@@ -23,6 +23,7 @@ from diffusion.foundation.sources import places
 from diffusion.model.levers import ELIGIBILITY, LEVER_TYPES, TARGETING
 from diffusion.model.params import MECHANISMS, NETWORKS, ModelParams, ProductParams
 from diffusion.model.products import INDICATORS, PRODUCTS
+from diffusion.model.world import AREAS, HISTORY_START, check_start
 
 #: Metrics summarised when ``[outputs] metrics`` is not given.
 DEFAULT_METRICS: tuple[str, ...] = tuple(f"share_{k}" for k in INDICATORS) + ("share_working_age_smartphone",)
@@ -34,6 +35,15 @@ DEFAULT_SCENARIO = "baseline"
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 LEVER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+#: Keys of [places.<key>] tables (they name the place in results and manifests).
+PLACE_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]*$")
+#: Largest initial share (of January 2008) that is plausible for products nobody had then: `diffusion check` warns
+#: above it (smartphones were first sold in Vietnam in 2008; 3G came in 2009-08; apps and QR payments later).
+PLAUSIBLE_SHARE_2008: dict[str, tuple[float, str]] = {
+    "smartphone": (0.05, "nobody had a smartphone then (the first were sold in Vietnam that year)"),
+    "mobile_data": (0.05, "nobody had mobile data then (3G came in August 2009)"),
+    "services": (0.05, "nobody used bank apps, QR payments or online public services then"),
+}
 
 
 # ======================================================================== schema
@@ -62,7 +72,12 @@ class ExperimentSection(StrictModel):
         max_length=100,
     )
     description: str = Field("", description="What question the experiment answers (free text; diacritics welcome).")
-    start: str = Field("2021-01", description='First simulated month, "YYYY-MM".')
+    start: str = Field(
+        "2021-01",
+        description=f'First simulated month, "YYYY-MM": from {HISTORY_START} to the last month of the dated tables '
+        "(diffusion/data/world_series.csv). A later start is reached by simulating the place's history from "
+        f"{HISTORY_START} without levers, so the state at the start comes from the model.",
+    )
     months: int = Field(60, ge=1, le=1200, description="Number of monthly steps (months).")
     replications: int = Field(
         10, ge=1, le=100_000, description="Replicates per scenario and design point (independent random streams)."
@@ -83,20 +98,60 @@ class ExperimentSection(StrictModel):
     @field_validator("start")
     @classmethod
     def _start(cls, value: str) -> str:
-        return _month(value)
+        _month(value)
+        try:
+            check_start(value)
+        except ParameterError as e:
+            raise ValueError(e.allowed) from None
+        return value
 
 
 class PopulationSection(StrictModel):
-    """Where: the place preset and its size."""
+    """Where: the place (a preset or a [places.<key>] table of the file) and its size."""
 
     place: str = Field(
-        description="Place preset: one of " + ", ".join(repr(k) for k in places()) + " (diffusion/data/places.csv)."
+        description="The place: the key of a [places.<key>] table of this file, or a preset: one of "
+        + ", ".join(repr(k) for k in places()) + " (diffusion/data/places.csv)."
     )
     scale: float = Field(
         1.0,
         gt=0,
         description="Size factor: multiplies the households of a one-hamlet place, the hamlets (and communes) of "
         "a larger one.",
+    )
+
+
+class PlaceSection(StrictModel):
+    """A place of this file, [places.<key>]: a hamlet, commune or district that is not a preset. ``<key>`` names
+    it in ``[population] place`` (and calibration setups) and in the results; it must not be a preset's key."""
+
+    name: str = Field(description="The place's name as people write it (diacritics welcome), shown in charts "
+                      "and the report.")
+    households: int = Field(description="Households living there (whole number >= hamlets).")
+    hamlets: int = Field(description="Hamlets (thôn, bản, xóm, tổ dân phố) (whole number >= communes).")
+    communes: int = Field(1, description="Communes (xã, phường, thị trấn) (whole number >= 1).")
+    income_multiplier: float = Field(
+        description="Income per person of the place over Vietnam's rural average (3.86 million VND a month, VHLSS "
+        "2022): 1 for an average rural place, 0.5 for a place half as well off (number > 0). Household incomes "
+        "are drawn around income_mean_vnd times this factor."
+    )
+    area: Literal[AREAS] = Field(  # type: ignore[valid-type]
+        "rural",
+        description="The income series of diffusion/data/world_series.csv whose growth over time the place's "
+        "incomes follow: one of " + ", ".join(AREAS) + ".",
+    )
+    urban_share: float = Field(0.0, description="Share of its people living in urban areas (0-1; describes the "
+                               "place: the model does not use it yet).")
+    infrastructure_lag_years: float = Field(
+        0.0,
+        description="Years after the national curve that mobile broadband and fibre reach its hamlets: 0 when the "
+        "national curve says, more for a remote place (number >= 0).",
+    )
+    source: str = Field(
+        "",
+        description="Where the numbers come from (survey, census, commune report; with its web address if any). "
+        "Recommended: `diffusion check` warns when it is missing; it is kept with the config in the results' "
+        "manifest.json.",
     )
 
 
@@ -226,6 +281,12 @@ class OutputsSection(StrictModel):
         None,
         description="Monthly metrics summarised in summary.csv (default: " + ", ".join(DEFAULT_METRICS) + ").",
     )
+    near_target: float = Field(
+        0.99, gt=0, le=1,
+        description="Near-target level, a share in (0, 1]: summary.csv and the report give the month each Resolution "
+        "09 target reaches this share of its target (0.99: 99% of a 100% target), since a stochastic model seldom "
+        "reaches 100% exactly, beside the households or people still short of the target at its deadline.",
+    )
 
 
 class ConfigFile(StrictModel):
@@ -233,6 +294,9 @@ class ConfigFile(StrictModel):
 
     experiment: ExperimentSection
     population: PopulationSection
+    places: dict[str, PlaceSection] = Field(
+        default_factory=dict, description="[places.<key>] tables: places of this file besides the presets."
+    )
     model: ModelSection = Field(default_factory=ModelSection)  # type: ignore[valid-type]
     levers: dict[str, dict[str, Any]] = Field(default_factory=dict, description="[levers.<name>] tables.")
     scenarios: dict[str, ScenarioSection] = Field(default_factory=dict, description="[scenarios.<name>] tables.")

@@ -9,7 +9,9 @@ chart (``charts/<name>.{png,svg,pdf}``, see ``charts.render``) and writes, in th
    model settings, levers, scenarios (and which levers are in effect in each, read from the results),
    parameter sources and the Resolution 09 targets;
 3. the headline results: key outcomes of summary.csv per scenario, and each scenario's standing against
-   each Resolution 09 target;
+   each Resolution 09 target: the value at the deadline, the households or people still short of it then,
+   and the month the near-target (``[outputs] near_target``) and the target are reached, or "not reached
+   by <last month>";
 4. the charts with numbered captions;
 5. how to reproduce: config hash, root seed, package versions, git commit, times, runs, command;
 appendices: every outcome of summary.csv with a readable label, the configuration as read, and every
@@ -38,7 +40,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from diffusion.experiments.config import ExperimentConfig
-from diffusion.experiments.outcomes import Outcome
+from diffusion.experiments.outcomes import Outcome, target_text
 from diffusion.experiments.results import TIMESERIES
 from diffusion.foundation import sources
 from diffusion.foundation.files import atomic_write
@@ -52,10 +54,13 @@ from diffusion.presentation.document import Document
 from diffusion.presentation.summary_text import (
     headline_outcomes,
     known_outcomes,
+    near_target,
     outcome_label,
     outcome_values,
     summary_long,
     summary_rows,
+    target_cells,
+    target_sentence,
 )
 
 log = logging.getLogger(__name__)
@@ -168,7 +173,8 @@ def _question(doc: Document, r: _Inputs) -> None:
 def _population(doc: Document, r: _Inputs) -> None:
     lang = r.lang
     doc.heading(2, tr("report.population", lang))
-    place = sources.places().get(r.view.place_key or "")
+    own = r.cfg.places.get(r.view.place_key or "") if r.cfg is not None else None  # a [places.<key>] table
+    place = own or sources.places().get(r.view.place_key or "")
     if place is not None:
         doc.para(tr("report.place_line", lang, name=r.view.place or place.name,
                     households=fmt_number(place.households, lang), hamlets=fmt_number(place.hamlets, lang),
@@ -266,11 +272,15 @@ def _headline(doc: Document, r: _Inputs) -> None:
 
 
 def _targets_result(doc: Document, r: _Inputs) -> None:
+    """Each scenario's standing against each target: a table (value at the deadline, runs meeting it, who is
+    still short of it then, when the near-target and the target are reached) and the same in sentences."""
     lang = r.lang
-    status = target_status(r.ts)
+    near = near_target(r.view)
+    status = target_status(r.ts, near=near)
     if not status:
         return
     doc.heading(2, tr("report.targets_result", lang))
+    doc.para(target_text("target.about", lang, near=fmt_pct(near, lang)))
     rows = []
     for s in status:
         q = s.quantiles
@@ -278,10 +288,16 @@ def _targets_result(doc: Document, r: _Inputs) -> None:
         if not s.in_run:
             value += " — " + tr("note.run_ends", lang, date=fmt_month(s.date, lang))
         target = f"{s.target.label(lang)}: {fmt_pct(s.target.share, lang)}, {fmt_month(s.target.by, lang)}"
-        rows.append([f"`{s.scenario}`", target, value, f"{s.met}/{s.runs}",
-                     fmt_month(s.reached, lang) if s.reached else tr("word.never", lang)])
+        cells = target_cells(s, lang)
+        rows.append([f"`{s.scenario}`", target, value, f"{s.met}/{s.runs}", cells["short"], cells["unit"],
+                     cells["near_when"], cells["when"]])
     doc.table([tr("col.scenario", lang), tr("col.target", lang), tr("col.value_at", lang), tr("col.met", lang),
-               tr("col.reached", lang)], rows)
+               target_text("col.shortfall", lang), tr("col.unit", lang),
+               target_text("col.near_reached", lang, near=fmt_pct(near, lang)),
+               target_text("col.target_reached", lang)], rows)
+    for scn in dict.fromkeys(s.scenario for s in status):
+        for s in (s for s in status if s.scenario == scn):
+            doc.para(f"`{scn}` — {target_sentence(s, lang)}")
 
 
 def _charts(doc: Document, r: _Inputs) -> None:

@@ -73,7 +73,7 @@ def make_design(cfg: ExperimentConfig, spec: SensitivitySpec) -> ModelDesign:
     settings of the levers that stay on in the reference have one reference run per replicate.
     """
     exp = cfg.experiment
-    setup = Setup(cfg.population.place, float(cfg.population.scale), exp.start, int(exp.months), spec.seed)
+    setup = Setup(cfg.run_place, float(cfg.population.scale), exp.start, int(exp.months), spec.seed)
     X = sample_unit(spec.problem, spec.method, spec.n, spec.seed, second_order=spec.second_order,
                     levels=spec.levels)
     design, values = design_table(spec, X)

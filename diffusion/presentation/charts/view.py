@@ -101,7 +101,8 @@ class ResultsView:
     @property
     def place(self) -> str | None:
         """The place's display name (with diacritics) in the language, or None."""
-        return place_name(self.place_key, self.language)
+        own = self.config.places.get(self.place_key or "") if self.config is not None else None
+        return own.name if own is not None else place_name(self.place_key, self.language)
 
     @cached_property
     def observed(self) -> pd.DataFrame:
