@@ -185,7 +185,7 @@ def calibration_simulation() -> dict:
     sim = Simulator(spec.priors, spec.setups, spec.targets, spec.seed)
     out = {}
     for q, mid in ((0.4, 0.05), (1.5, 0.15)):
-        theta = {spec.priors[0].safe: q, spec.priors[1].safe: mid}
+        theta = {spec.priors[0].safe: spec.priors[0].to_sampler(q), spec.priors[1].safe: spec.priors[1].to_sampler(mid)}
         out[f"{q},{mid}"] = {k: _clean(v) for k, v in sim(theta).items()}
     return out
 

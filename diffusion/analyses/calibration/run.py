@@ -1,8 +1,9 @@
 """Running (or resuming) an ABC-SMC calibration with pyABC and writing its outputs to ``<results>/calibration/``
 through the results store (charts are drawn from them by the presentation layer).
 
-pyABC draws its proposals with numpy's global generator (re-seeded from the OS in pyABC's parallel
-workers), so a parallel calibration is not bitwise reproducible; the in-process sampler (``workers=0``) is.
+Proposals are drawn in this process in rounds and simulated in batches (``sampler.BatchSampler``); each
+simulation is seeded by its parameter values, so a calibration gives the same posterior with any number of
+workers.
 pyABC's history database ``calibration.db`` lives in the folder; a rerun with the same calibration
 (settings other than generations/min_epsilon/draws unchanged) loads it and continues to the requested
 number of generations. ``fresh=True`` starts over.
@@ -19,11 +20,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from diffusion.analyses.calibration.sampler import batch_sampler
 from diffusion.analyses.calibration.simulate import CALIBRATION_STREAM, BinomialDistance, Simulator, observed_stats
 from diffusion.analyses.calibration.spec import CalibrationSpec, validate_calibration
 from diffusion.experiments.config import ExperimentConfig, load_config
 from diffusion.experiments.executors import Executors, executors_for
 from diffusion.experiments.store import Analysis, ResultStore
+from diffusion.foundation.progress import progress_bar
 from diffusion.foundation.stats import weighted_quantiles
 
 log = logging.getLogger(__name__)
@@ -47,7 +50,7 @@ def calibrate(
         out_dir: results folder (default ``results/<experiment name>``); the calibration goes to its
             ``calibration/``.
         executor: an Executor or a factory of executors (overrides workers/scheduler).
-        workers: local worker processes (default: all cores); 0 samples in this process (reproducible).
+        workers: local worker processes (default: all cores); 0 simulates in this process (same results).
         scheduler: a Dask scheduler address ("tcp://...").
         fresh: discard an earlier calibration in the folder.
         quiet: only warnings.
@@ -56,8 +59,6 @@ def calibrate(
     Returns:
         The calibration's folder (``<out_dir>/calibration``).
     """
-    import pyabc  # (imported here: pyABC takes about a second to import, and only the calibration needs it)
-
     if not isinstance(cfg, ExperimentConfig):
         cfg = load_config(cfg, build=False)
     spec = validate_calibration(cfg)
@@ -71,9 +72,7 @@ def calibrate(
     ex = executors_for(workers, scheduler, executor)
     pool = None if ex.info.get("kind") == "in_process" else ex.factory()
     try:
-        sampler = pyabc.sampler.SingleCoreSampler() if pool is None else pyabc.sampler.ConcurrentFutureSampler(
-            cfuture_executor=pool, client_max_jobs=max(2, 2 * ex.workers), batch_size=spec.batch_size)
-        abc, sim = _make_abc(spec, sampler)
+        abc, sim = _make_abc(spec, pool, ex.workers, quiet)
         db = analysis.dir / "calibration.db"
         history = _run_generations(spec, abc, analysis, db, stop_after)
         if history is not None:
@@ -114,12 +113,26 @@ def _run_generations(spec: CalibrationSpec, abc, analysis: Analysis, db: Path, s
     return history if finished or stop_after is None else None
 
 
-def _make_abc(spec: CalibrationSpec, sampler):
-    import pyabc  # (see calibrate)
+def _make_abc(spec: CalibrationSpec, pool, workers: int, quiet: bool):
+    import pyabc  # (imported here: pyABC takes about a second to import, and only the calibration needs it)
 
     prior = pyabc.Distribution(**{p.safe: p.rv() for p in spec.priors})
     sim = Simulator(spec.priors, spec.setups, spec.targets, spec.seed)
     dist = BinomialDistance(spec.targets, spec.noise_floor)
+    bar = {}
+
+    def progress(t: int, accepted: int, needed: int, simulations: int) -> None:
+        if t not in bar:
+            for old in bar.values():
+                old.close()
+            bar.clear()
+            bar[t] = progress_bar(needed, 0, "particle", f"{spec.name} generation {t}", quiet)
+        b = bar[t]
+        b.update(accepted - b.n)
+        b.set_postfix(simulations=simulations)
+        log.info("generation %d: %d of %d particles accepted after %d simulations", t, accepted, needed, simulations)
+
+    sampler = batch_sampler(sim, spec.seed, pool, workers if pool is not None else 1, spec.batch_size, progress)
     abc = pyabc.ABCSMC(sim, prior, dist, population_size=spec.population_size, sampler=sampler)
     return abc, sim
 
@@ -167,7 +180,7 @@ def posterior_tables(spec: CalibrationSpec, history) -> tuple[pd.DataFrame, pd.D
     median, 90% credible interval and mean of each parameter against its prior."""
     df, w = history.get_distribution(m=0)
     names = [p.key for p in spec.priors]  # the canonical keys ("smartphone.q"), as empirical draws expect
-    post = pd.DataFrame({p.key: df[p.safe].to_numpy(dtype=float) for p in spec.priors})
+    post = pd.DataFrame({p.key: [p.to_model(x) for x in df[p.safe].to_numpy(dtype=float)] for p in spec.priors})
     post["weight"] = np.asarray(w, dtype=float) / float(np.sum(w))
     ss = np.random.SeedSequence(spec.seed, spawn_key=(CALIBRATION_STREAM, 0xD7A))
     idx = np.random.default_rng(ss).choice(len(post), size=spec.posterior_draws, replace=True,
@@ -194,9 +207,14 @@ def _predictive(sim: Simulator, draws: pd.DataFrame, k: int, pool, workers: int)
     return pd.concat([f.result() for f in futs], ignore_index=True)
 
 
+def _place_key(place) -> str:
+    """A setup's place as the results name it: its key (a config's [places.<key>] table gives a Place)."""
+    return getattr(place, "key", place)
+
+
 def target_fit(spec: CalibrationSpec, pred: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The observations as a table, and each target against its posterior predictive distribution."""
-    obs = pd.DataFrame([{"target": t.key, "setup": t.setup, "place": spec.setups[t.setup].place,
+    obs = pd.DataFrame([{"target": t.key, "setup": t.setup, "place": _place_key(spec.setups[t.setup].place),
                          "metric": t.indicator, "date": t.date, "op": t.op, "value": t.value,
                          "n": t.households if t.households else np.nan, "role": t.role, "source": t.source,
                          "note": t.note} for t in spec.targets])

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,11 @@ CALIBRATION_STREAM = 0xCA1B
 PREDICTIVE_STREAM = 0x9D
 
 
+def theta_key(theta) -> str:
+    """A parameter vector as a text key (the same values give the same key)."""
+    return json.dumps({k: float(v) for k, v in sorted(dict(theta).items())})
+
+
 def theta_word(theta: dict[str, float]) -> int:
     """A 32-bit hash of a parameter vector (the last word of its simulations' seeds)."""
     blob = json.dumps({k: float(v) for k, v in sorted(theta.items())}).encode()
@@ -39,36 +44,61 @@ def theta_word(theta: dict[str, float]) -> int:
 
 @dataclass
 class Simulator:
-    """Picklable pyABC model: parameters (pyABC names) -> {target key: simulated share}."""
+    """Picklable pyABC model: parameters (pyABC names) -> {target key: simulated share}.
+
+    ``batch`` simulates many parameter vectors at once (each setup's runs stacked by the evaluation service);
+    ``BatchSampler`` puts its results in ``cache``, where a call for the same values finds them, and sets
+    ``recording`` to collect the values pyABC asks for before simulating them.
+    """
 
     priors: list[PriorSpec]
     setups: dict[str, SetupSpec]
     targets: list[TargetSpec]
     seed: int
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
+    #: while not None, calls record their parameters here instead of simulating (``BatchSampler``)
+    recording: list | None = field(default=None, repr=False, compare=False)
+
+    def __getstate__(self):  # the cache stays in the process that fills it
+        state = dict(self.__dict__)
+        state["cache"], state["recording"] = {}, None
+        return state
 
     def overrides(self, theta: dict[str, float]) -> dict[str, float]:
-        return {p.key: float(theta[p.safe]) for p in self.priors}
+        return {p.key: p.to_model(theta[p.safe]) for p in self.priors}
 
     def _run(self, si: int, setup: SetupSpec, over: dict[str, float], key: tuple[int, ...]) -> RunSpec:
         return RunSpec(setup.name, 0, 0, {**setup.params, **over}, setup.levers,
                        seed_key=(CALIBRATION_STREAM, si, *key))
 
     def __call__(self, theta) -> dict[str, float]:
-        theta = {k: float(v) for k, v in dict(theta).items()}
-        over = self.overrides(theta)
-        word = theta_word(theta)
-        out: dict[str, float] = {}
+        if self.recording is not None:
+            self.recording.append(dict(theta))
+            return {t.key: float("nan") for t in self.targets if t.role == "fit"}
+        found = self.cache.get(theta_key(theta))
+        return dict(found) if found is not None else self.batch([theta])[0]
+
+    def batch(self, thetas: list) -> list[dict[str, float]]:
+        """The simulated fitted targets of each parameter vector (NaN for all of a vector the model rejects)."""
+        thetas = [{k: float(v) for k, v in dict(th).items()} for th in thetas]
+        out: list[dict[str, float]] = [{} for _ in thetas]
+        overs = [self.overrides(th) for th in thetas]
+        words = [theta_word(th) for th in thetas]
         for si, (sname, setup) in enumerate(self.setups.items()):
-            ts = sorted((t for t in self.targets if t.setup == sname), key=lambda t: t.month)
-            if not ts:
+            ts = sorted((t for t in self.targets if t.setup == sname and t.role == "fit"), key=lambda t: t.month)
+            if not ts:  # a setup of checks only is simulated with the posterior, never during the fit
                 continue
             probes = tuple(Probe(t.key, t.indicator, "at", t.month) for t in ts)
+            recording = Recording(series=False, hamlets=False, probes=probes)
+            runs = [self._run(si, setup, over, (word,)) for over, word in zip(overs, words)]
             try:
-                row = evaluate(setup.setup(self.seed, months=ts[-1].month), [self._run(si, setup, over, (word,))],
-                               Recording(series=False, hamlets=False, probes=probes)).table.iloc[0]
+                table = evaluate(setup.setup(self.seed, months=ts[-1].month), runs, recording).table
             except ParameterError:
-                return {t.key: float("nan") for t in self.targets}
-            out.update({t.key: float(row[t.key]) for t in ts})
+                if len(thetas) == 1:
+                    return [{t.key: float("nan") for t in self.targets if t.role == "fit"}]
+                return [self.batch([th])[0] for th in thetas]  # find the vectors the model rejects
+            for i, row in enumerate(table.to_dict("records")):
+                out[i].update({t.key: float(row[t.key]) for t in ts})
         return out
 
     def predictive(self, draws: list[dict[str, float]], first: int = 0) -> pd.DataFrame:
@@ -123,5 +153,5 @@ class BinomialDistance:
 
 
 def observed_stats(spec: CalibrationSpec) -> dict[str, float]:
-    """The observed value of every target, by key (pyABC's observed summary statistics)."""
-    return {t.key: t.value for t in spec.targets}
+    """The observed value of every fitted target, by key (pyABC's observed summary statistics)."""
+    return {t.key: t.value for t in spec.targets if t.role == "fit"}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ from diffusion.foundation.sources import places
 from diffusion.foundation.text import did_you_mean, key_path
 from diffusion.model.outputs import metric_names
 from diffusion.model.params import ModelParams, parameter_aliases
+from diffusion.model.world import check_start
 
 #: Distributions a prior may have.
 PRIOR_DISTRIBUTIONS = ("uniform", "loguniform", "normal")
@@ -49,11 +51,15 @@ class SetupSection(StrictModel):
 
 
 class TargetSection(StrictModel):
+    """One observed value (``value`` at ``date``) or a dated series of them (``series``: [["YYYY-MM", value],
+    ...]) of one indicator of one setup."""
+
     setup: str | None = None
     place: str | None = None
     indicator: str
-    value: float | str
-    date: str
+    value: float | str | None = None
+    date: str | None = None
+    series: list[list[str | float]] | None = None
     households: int | None = None
     source: str = ""
     note: str = ""
@@ -78,20 +84,34 @@ class CalibrationSection(StrictModel):
 @dataclass(frozen=True, kw_only=True)
 class PriorSpec(Distribution):
     """A free parameter: its prior (see ``Distribution``), ``name`` as written, ``key`` the ModelParams flat key,
-    ``safe`` pyABC's name for it."""
+    ``safe`` pyABC's name for it.
+
+    pyABC samples a loguniform parameter as its logarithm, uniform between the logarithms of the bounds (the
+    same prior): its Gaussian perturbation kernels then work on the scale the prior is flat on, which keeps
+    the particles' importance weights even (``to_model``/``to_sampler`` convert).
+    """
 
     name: str
     key: str
     safe: str
 
+    def to_model(self, x: float) -> float:
+        """The parameter's value from pyABC's variable."""
+        return float(math.exp(x)) if self.dist == "loguniform" else float(x)
+
+    def to_sampler(self, value: float) -> float:
+        """pyABC's variable for a parameter value."""
+        return float(math.log(value)) if self.dist == "loguniform" else float(value)
+
     def rv(self):
-        """The prior as a pyABC random variable."""
+        """The prior as a pyABC random variable (of the logarithm for a loguniform prior)."""
         import pyabc  # (imported here: pyABC takes about a second to import, and only the calibration needs it)
 
         if self.dist == "uniform":
             return pyabc.RV("uniform", self.lower, self.upper - self.lower)
         if self.dist == "loguniform":
-            return pyabc.RV("loguniform", self.lower, self.upper)
+            lo, hi = math.log(self.lower), math.log(self.upper)
+            return pyabc.RV("uniform", lo, hi - lo)
         lo = -float("inf") if self.lower is None else (self.lower - self.mean) / self.sd
         hi = float("inf") if self.upper is None else (self.upper - self.mean) / self.sd
         if lo == -float("inf") and hi == float("inf"):
@@ -273,10 +293,10 @@ def _priors(sec: CalibrationSection, problems: list[Problem]) -> list[PriorSpec]
 def _setup(cfg: ExperimentConfig, name: str, s: SetupSection, path: str, problems: list[Problem]) -> SetupSpec | None:
     """A setup resolved: its place, scale, calendar, the scenario's levers and parameters (with its own)."""
     before = len(problems)
-    known = places()
+    known = {**places(), **cfg.places}
     if s.place not in known:
         problems.append((f"{path}.place", f"unknown place {s.place!r}{did_you_mean(s.place, known)}; "
-                         f"places: {', '.join(known)}"))
+                         f"places ([places.<key>] tables and presets): {', '.join(known)}"))
     pop = cfg.population
     scale = s.scale if s.scale is not None else (pop.scale if s.place == pop.place else 1.0)
     if scale <= 0:
@@ -284,7 +304,7 @@ def _setup(cfg: ExperimentConfig, name: str, s: SetupSection, path: str, problem
     start = s.start or cfg.experiment.start
     months = s.months if s.months is not None else cfg.experiment.months
     try:
-        cal = Calendar(start, months)
+        cal = Calendar(check_start(start, "start"), months)
     except ParameterError as e:
         problems.append((f"{path}.{'start' if 'month' not in str(e.name) else 'months'}",
                          f"{e.value!r} is not allowed: {e.allowed}"))
@@ -308,7 +328,7 @@ def _setup(cfg: ExperimentConfig, name: str, s: SetupSection, path: str, problem
                                          f"({start}, {months} months): {e.allowed}"))
     if len(problems) > before:
         return None
-    return SetupSpec(name, s.place, float(scale), start, int(months), params, tuple(levers))
+    return SetupSpec(name, cfg.places.get(s.place, s.place), float(scale), start, int(months), params, tuple(levers))
 
 
 def _setup_levers(scn, s: SetupSection, path: str, problems: list[Problem]) -> list[LeverSpec]:
@@ -352,10 +372,31 @@ def _targets(cfg: ExperimentConfig, sec: CalibrationSection, setups: dict[str, S
     for i, t in enumerate(sec.targets):
         path = f"calibration.targets[{i}]"
         setup = _target_setup(cfg, sec, t, setups, path, problems)
-        if setup is not None:
-            spec = _target(t, i, setup, path, problems)
-            if spec is not None:
-                targets.append(spec)
+        if setup is None:
+            continue
+        if t.series is not None:
+            if t.value is not None or t.date is not None:
+                problems.append((path, "give either value and date, or series = [[\"YYYY-MM\", value], ...], "
+                                 "not both"))
+                continue
+            if not t.series:
+                problems.append((f"{path}.series", "needs at least one [\"YYYY-MM\", value] pair"))
+                continue
+            for j, pair in enumerate(t.series):
+                if len(pair) != 2 or not isinstance(pair[0], str):
+                    problems.append((f"{path}.series[{j}]", f"{pair!r} is not allowed: a pair [\"YYYY-MM\", value]"))
+                    continue
+                date, value = pair
+                spec = _target(t, f"{i}_{j}", setup, f"{path}.series[{j}]", problems, value=value, date=date)
+                if spec is not None:
+                    targets.append(spec)
+            continue
+        if t.value is None or t.date is None:
+            problems.append((path, "needs value and date (or series = [[\"YYYY-MM\", value], ...])"))
+            continue
+        spec = _target(t, str(i), setup, path, problems, value=t.value, date=t.date)
+        if spec is not None:
+            targets.append(spec)
     if targets and not any(t.role == "fit" for t in targets):
         problems.append(("calibration.targets", "needs at least one target with role = \"fit\""))
     return targets
@@ -365,17 +406,18 @@ def _target_setup(cfg: ExperimentConfig, sec: CalibrationSection, t: TargetSecti
                   path: str, problems: list[Problem]) -> SetupSpec | None:
     """The setup a target names, or for ``place = ...`` that place's default setup (made once)."""
     if (t.setup is None) == (t.place is None):
-        problems.append((path, "give either setup = \"<name of [calibration.setups]>\" or place = \"<preset>\""))
+        problems.append((path, "give either setup = \"<name of [calibration.setups]>\" or place = \"<preset or "
+                         "[places.<key>]>\""))
         return None
     if t.setup is not None:
         if t.setup not in sec.setups:
             problems.append((f"{path}.setup", f"unknown setup {t.setup!r}{did_you_mean(t.setup, sec.setups)}; "
                              f"setups: {', '.join(sec.setups) or 'none defined'}"))
         return setups.get(t.setup)  # (None: the setup itself is invalid, already reported)
-    known = places()
+    known = {**places(), **cfg.places}
     if t.place not in known:
         problems.append((f"{path}.place", f"unknown place {t.place!r}{did_you_mean(t.place, known)}; "
-                         f"places: {', '.join(known)}"))
+                         f"places ([places.<key>] tables and presets): {', '.join(known)}"))
         return None
     name = t.place if t.place not in sec.setups else f"{t.place}_default"
     if name not in setups:
@@ -386,7 +428,8 @@ def _target_setup(cfg: ExperimentConfig, sec: CalibrationSection, t: TargetSecti
     return setups[name]
 
 
-def _target(t: TargetSection, i: int, setup: SetupSpec, path: str, problems: list[Problem]) -> TargetSpec | None:
+def _target(t: TargetSection, i: str, setup: SetupSpec, path: str, problems: list[Problem], *,
+            value: float | str, date: str) -> TargetSpec | None:
     """A target resolved against its setup: a share of the model's, a value or bound, a month in the run."""
     indicators = [m for m in metric_names() if m.startswith("share_")]
     if t.indicator not in indicators:
@@ -394,22 +437,24 @@ def _target(t: TargetSection, i: int, setup: SetupSpec, path: str, problems: lis
                          f"{did_you_mean(t.indicator, indicators)}; the model's shares: "
                          f"{', '.join(indicators[:6])}, ... (see diffusion.model.outputs)"))
         return None
+    where = path if path.endswith("]") and ".series[" in path else f"{path}.value"
     try:
-        op, value = parse_value(t.value)
+        op, share = parse_value(value)
     except ValueError as e:
-        problems.append((f"{path}.value", f"{t.value!r} is not allowed: {e}"))
+        problems.append((where, f"{value!r} is not allowed: {e}"))
         return None
     cal = Calendar(setup.start, setup.months)
     try:
-        month = cal.index(t.date, "date")
+        month = cal.index(date, "date")
     except ParameterError as e:
-        problems.append((f"{path}.date", f"{t.date!r} is not allowed: {e.allowed} (setup {setup.name!r} runs "
+        where = path if ".series[" in path else f"{path}.date"
+        problems.append((where, f"{date!r} is not allowed: {e.allowed} (setup {setup.name!r} runs "
                          f"{setup.start} to {cal.label(setup.months)})"))
         return None
     if t.households is not None and t.households < 1:
         problems.append((f"{path}.households", f"{t.households!r} is not allowed: a whole number >= 1"))
         return None
-    return TargetSpec(f"t{i}_{setup.name}_{t.indicator}", setup.name, t.indicator, op, value, t.date, month,
+    return TargetSpec(f"t{i}_{setup.name}_{t.indicator}", setup.name, t.indicator, op, share, date, month,
                       t.households, t.source, t.note, t.role)
 
 
