@@ -91,7 +91,9 @@ def test_expected_experiments_exist():
     mix = load_config(ROOT / "experiments" / "policy_mix.toml", build=False)
     assert mix.reference == "no_policy"
     assert set(mix.scenarios) == {"no_policy", "subsidy_only", "teams_only", "fibre_rollout_only", "all_together"}
-    assert mix.experiment.replications >= 30
+    # 30+ runs a scenario, each with its own posterior draw of the calibrated parameters
+    assert mix.experiment.replications * mix.design.n >= 30
+    assert {u.name for u in mix.uncertainties} >= {"smartphone.q", "fibre.o", "affordability_midpoint"}
     bass = load_config(ROOT / "experiments" / "bass_limit.toml", build=False)
     assert bass.population.place == "well_mixed" and not bass.scenarios[DEFAULT_SCENARIO].levers
     assert bass.scenarios[DEFAULT_SCENARIO].params["network"] == "complete"
@@ -403,3 +405,20 @@ def test_mutated_valid_configs_give_only_config_errors(mutations):
         make_plan(load_config_data(data, source="fuzz.toml"))
     except ConfigError:
         pass
+
+
+def test_every_column_of_a_draws_file_is_one_table(tmp_path):
+    """[uncertainties."*"] stands for every column of its draws file (a CSV with '#' comments or Parquet): the
+    shipped projections draw all calibrated parameters together this way; a bad table says what it needs."""
+    draws = tmp_path / "posterior.csv"
+    draws.write_text("# draws of a calibration\nsmartphone.q,affordability_midpoint\n0.5,0.02\n0.9,0.03\n1.2,0.04\n",
+                     encoding="utf-8")
+    text = BASE + f'\n[uncertainties."*"]\ndist = "empirical"\nfrom = "{draws}"\n\n[design]\nsampler = "lhs"\nn = 3\n'
+    cfg = load(text, tmp_path, build=False)
+    assert sorted(u.name for u in cfg.uncertainties) == ["affordability_midpoint", "smartphone.q"]
+    design = design_table(cfg)
+    rows = {(round(a, 3), round(b, 3)) for a, b in zip(design["smartphone.q"], design["affordability_midpoint"])}
+    assert rows <= {(0.5, 0.02), (0.9, 0.03), (1.2, 0.04)}  # drawn together, row by row
+    with pytest.raises(ConfigError, match=r'uncertainties\."\*"'):
+        load(BASE + '\n[uncertainties."*"]\ndist = "uniform"\nlower = 0\nupper = 1\n[design]\nsampler = "lhs"\nn = 3\n',
+             tmp_path, build=False)

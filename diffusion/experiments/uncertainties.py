@@ -122,7 +122,7 @@ def resolve_uncertainties(tables: dict[str, Any], scenarios: dict[str, ScenarioS
     out: list[UncertaintySpec] = []
     draws: dict[str, pd.DataFrame] = {}
     kinds = lever_kinds(scenarios)
-    for name, table in flatten_tables(tables).items():
+    for name, table in _expand_all(flatten_tables(tables), base, draws, problems).items():
         path = f"uncertainties.{key_path(name)}"
         target = resolve_target(name, path, kinds, problems)
         if target is None:
@@ -146,19 +146,53 @@ def resolve_uncertainties(tables: dict[str, Any], scenarios: dict[str, ScenarioS
     return out, draws
 
 
-def _draws_column(name: str, path: str, target: Target, sec: UncertaintySection, base: Path,
-                  draws: dict[str, pd.DataFrame], problems: list[Problem]) -> tuple[str, str] | None:
-    """(absolute draws file, column) of an empirical uncertainty, reading the file once into ``draws``."""
-    src = Path(sec.from_)
+#: The name of an [uncertainties] table that stands for every column of its draws file.
+EVERY_COLUMN = "*"
+
+
+def _expand_all(tables: dict[str, Any], base: Path, draws: dict[str, pd.DataFrame], problems: list[Problem]
+                ) -> dict[str, Any]:
+    """``[uncertainties."*"]`` (dist = "empirical", from = a draws file) as one table per column of the file:
+    every parameter of a calibration's posterior, drawn together."""
+    if EVERY_COLUMN not in tables:
+        return tables
+    out = {k: v for k, v in tables.items() if k != EVERY_COLUMN}
+    table = tables[EVERY_COLUMN]
+    path = f'uncertainties."{EVERY_COLUMN}"'
+    if not isinstance(table, dict) or table.get("dist") != "empirical" or "from" not in table or "column" in table:
+        problems.append((path, 'stands for every column of a draws file: give dist = "empirical" and from = "<file>" '
+                               "(and no column)"))
+        return out
+    frame = _read_draws(str(table["from"]), base, draws, f"{path}.from", problems)
+    if frame is not None:
+        for col in frame.columns:
+            out.setdefault(str(col), {**table, "column": str(col)})
+    return out
+
+
+def _read_draws(source: str, base: Path, draws: dict[str, pd.DataFrame], path: str, problems: list[Problem]
+                ) -> pd.DataFrame | None:
+    """A draws file (Parquet, or CSV with '#' comment lines), read once into ``draws``."""
+    src = Path(source)
     key = str(src if src.is_absolute() else base / src)
     if key not in draws:
         try:
-            draws[key] = pd.read_parquet(key)
+            draws[key] = pd.read_csv(key, comment="#") if key.endswith(".csv") else pd.read_parquet(key)
         except Exception as e:  # noqa: BLE001 - any reader failure is a problem of the user's file
-            problems.append((f"{path}.from", (f"{sec.from_!r} cannot be read as a Parquet table of draws "
-                                              f"({type(e).__name__}: {e}); the calibration command writes this file")))
+            problems.append((path, (f"{source!r} cannot be read as a table of draws (Parquet, or CSV) "
+                                    f"({type(e).__name__}: {e}); the calibration command writes this file")))
             return None
-    frame = draws[key]
+    return draws[key]
+
+
+def _draws_column(name: str, path: str, target: Target, sec: UncertaintySection, base: Path,
+                  draws: dict[str, pd.DataFrame], problems: list[Problem]) -> tuple[str, str] | None:
+    """(absolute draws file, column) of an empirical uncertainty, reading the file once into ``draws``."""
+    frame = _read_draws(sec.from_, base, draws, f"{path}.from", problems)
+    if frame is None:
+        return None
+    src = Path(sec.from_)
+    key = str(src if src.is_absolute() else base / src)
     candidates = [sec.column] if sec.column else [name, target[-1] if target[0] == "model" else name]
     if target[0] == "model" and "." in target[1]:
         prod, f = target[1].split(".")
