@@ -160,7 +160,7 @@ metric = "cum_cost_total"
 [sensitivity.outcomes.month_smartphone]
 kind = "month_reached"
 metric = "share_smartphone"
-share = 0.72
+share = 0.97
 
 [sensitivity.outcomes.internet]
 kind = "share_at"

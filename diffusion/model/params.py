@@ -36,14 +36,18 @@ class ProductParams:
     """How one product is adopted.
 
     Attributes:
-        p: innovation rate per year (adoption without social influence). Default 0.03, the mean of
-            Sultan, Farley & Lehmann (1990) meta-analysis of Bass models (assumption for Vietnam).
-        q: imitation rate per year at full neighbour adoption. Default 0.38 (same meta-analysis).
-        o: outreach rate per year at full exposure to a team visit (assumption; calibrated later).
+        p: innovation rate per year (adoption without social influence). Class default 0.03, the mean of
+            Sultan, Farley & Lehmann (1990) meta-analysis of Bass models; smartphones, mobile data and fibre
+            default to calibrated values (see ``_default_products`` and docs/calibration.md).
+        q: imitation rate per year at full neighbour adoption. Class default 0.38 (same meta-analysis;
+            calibrated for smartphones, mobile data and fibre).
+        o: outreach rate per year at full exposure to a team visit (calibrated for smartphones and fibre;
+            assumptions otherwise).
         price_vnd: one-off purchase or installation price in 2022, VND (other months follow ``model.world``).
         monthly_fee_vnd: subscription fee per month in 2022, VND (other months follow ``model.world``).
         churn_per_year: rate per year at which users give the product up when it is affordable.
-        skill_weight: 0..1, how much readiness depends on digital skill (0: not at all; 1: fully).
+        skill_weight: 0..1, how much readiness depends on digital skill (0: not at all; 1: fully; calibrated for
+            smartphones: it also sets how much older members lag in taking one up).
         initial_share: share of eligible households using the product in January 2008, when every run's
             history starts (0..1). Eligible means the product's prerequisites and network hold.
     """
@@ -64,16 +68,25 @@ class ProductParams:
         check_share(f"{product}.initial_share", self.initial_share)
 
 
+#: Where the calibrated defaults come from (the posterior medians of the history calibration).
+CALIBRATED = "posterior median of experiments/calibrate_history.toml (docs/calibration.md)"
+
+
 def _default_products() -> dict[str, ProductParams]:
+    # p, q and o of smartphones, mobile data and fibre and the smartphone's skill weight are calibrated to
+    # Vietnam's record since 2010 and Quảng Ninh's figures (CALIBRATED); services keep the Bass meta-analysis
+    # means (Sultan, Farley & Lehmann 1990) and an assumed outreach.
     return {
         # Entry smartphone: 1,000,000 VND in 2022, derived from the dated entry prices of world_series.csv
         # (about 1 million VND in 2015 and 2024, deflated). Nobody used a smartphone in 2008 (assumption: the
         # first smartphones sold in Vietnam that year).
-        "smartphone": ProductParams(o=0.5, price_vnd=1_000_000.0, skill_weight=0.3, initial_share=0.0),
+        "smartphone": ProductParams(p=0.0824, q=0.900, o=2.25, price_vnd=1_000_000.0, skill_weight=0.522,
+                                    initial_share=0.0),
         # Mobile data: 70,000 VND a month (MobiFone M70, 2016, world_series.csv; the dated package prices are
         # nearly flat in real terms). No mobile broadband before 3G (2009-08).
         "mobile_data": ProductParams(
-            o=0.5, monthly_fee_vnd=70_000.0, churn_per_year=0.05, skill_weight=0.3, initial_share=0.0
+            p=0.0598, q=1.72, o=0.5, monthly_fee_vnd=70_000.0, churn_per_year=0.05, skill_weight=0.3,
+            initial_share=0.0
         ),
         # Fixed broadband (ADSL, then fibre): 150,000 VND a month in 2022 (derived: between the 2021 revenue
         # per subscription, 137,000, and the 2025 minimum package, 180,000, world_series.csv); installation
@@ -81,7 +94,9 @@ def _default_products() -> dict[str, ProductParams]:
         # (derived: 2.36 subscriptions per 100 people x 4.1 persons per household = 10% of households, over
         # the 20% of hamlets assumed reached, halved for subscriptions of businesses: an assumption).
         "fibre": ProductParams(
-            o=0.3,
+            p=0.271,
+            q=1.76,
+            o=2.68,
             price_vnd=300_000.0,
             monthly_fee_vnd=150_000.0,
             churn_per_year=0.03,
@@ -126,17 +141,19 @@ class ModelParams:
         leaders_per_hamlet: hamlet head and digital-team households per hamlet: 8 (11,255 members /
             1,473 teams = 7.6, derived, rounded).
         skill_base, skill_age_slope, skill_income_slope, skill_noise: initial digital skill in [0, 1] is
-            base - age_slope*(head age - 30) + income_slope*(income rank - 0.5) + noise (assumptions).
+            base - age_slope*(age of the youngest adult - 30) + income_slope*(income rank - 0.5) + noise
+            (assumptions; age_slope calibrated: 0.0188 per year, docs/calibration.md). A member's skill is
+            the household's less age_slope per year by which they are older than its youngest adult.
         skill_growth_per_year: rate at which smartphone users' skill closes the gap to 1 (assumption).
         initial_income_coef, initial_age_coef: log-odds of initial adoption per unit of log income (vs
             the median) and per decade of head age above 50 (assumptions).
         affordability_midpoint: cost share of household income per month at which affordability halves
-            (assumption 0.03; GSMA's thresholds are 2% for data and 15-20% for a device in one month).
+            (calibrated: 0.0286; GSMA's thresholds are 2% for data and 15-20% for a device in one month).
         affordability_slope: steepness of affordability in the cost share (assumption: 100 per unit).
         amortisation_months: months over which a one-off price is spread in the cost share (assumption).
         exposure_half_life_months: half-life of a visit's outreach exposure, months (assumption: 3).
-        member_uptake_per_year: rate at which each further working-age member of a smartphone household
-            starts using a smartphone (assumption: 0.5 per year).
+        member_uptake_per_year: rate at which each further member (of phone age) of a smartphone household
+            starts using a smartphone, before readiness (calibrated: 0.748 per year).
         churn_unaffordable_multiplier: churn multiplier for a household that cannot afford the product:
             churn * (1 + m * (1 - a)) (assumption: 5).
         threshold_mean, threshold_sd, threshold_income_slope: thresholds (share of neighbours) are
@@ -181,17 +198,17 @@ class ModelParams:
     near_poor_share: float = 0.05
     leaders_per_hamlet: int = 8
     skill_base: float = 0.8
-    skill_age_slope: float = 0.012
+    skill_age_slope: float = 0.0188
     skill_income_slope: float = 0.15
     skill_noise: float = 0.1
     skill_growth_per_year: float = 0.05
     initial_income_coef: float = 1.0
     initial_age_coef: float = -0.4
-    affordability_midpoint: float = 0.03
+    affordability_midpoint: float = 0.0286
     affordability_slope: float = 100.0
     amortisation_months: float = 12.0
     exposure_half_life_months: float = 3.0
-    member_uptake_per_year: float = 0.5
+    member_uptake_per_year: float = 0.748
     churn_unaffordable_multiplier: float = 5.0
     threshold_mean: float = 0.3
     threshold_sd: float = 0.15
