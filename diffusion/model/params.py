@@ -176,7 +176,7 @@ class ModelParams:
         never_adopt_share: share of households that never adopt a product spontaneously or by threshold
             under the threshold mechanism (assumption: 0.02).
         homogeneous: one identical household type, free products, full skill (the Bass-limit check).
-        initial_adoption: start from the observed baseline shares (True) or from nobody (False).
+        initial_adoption: start the history in January 2008 from the initial shares (True) or from nobody (False).
         active_products: the products simulated; the others are never adopted.
         products: per-product parameters (see ProductParams).
     """
