@@ -16,7 +16,6 @@ from matplotlib import font_manager
 from matplotlib.ft2font import FT2Font
 
 from diffusion.experiments.outcomes import (
-    TARGET_STRINGS,
     censored_median,
     check_near,
     outcome_catalogue,
@@ -29,11 +28,16 @@ from diffusion.experiments.schema import OutputsSection
 from diffusion.experiments.summary import quantiles, summarise
 from diffusion.foundation.errors import ParameterError
 from diffusion.foundation.sources import Target
-from diffusion.foundation.strings import LANGUAGES
+from diffusion.foundation.strings import LANGUAGES, STRINGS
 from diffusion.presentation.charts.targets import target_status
 from diffusion.presentation.charts.view import open_view
 from diffusion.presentation.report import build_document
 from diffusion.presentation.summary_text import outcome_values, summary_long, target_cells, target_sentence
+
+#: The labels of the target outcomes and sentences, in the one table of strings.
+TARGET_STRINGS = {k: v for k, v in STRINGS.items()
+                  if k.startswith(("target.", "unit.", "outcome.near_", "outcome.shortfall"))
+                  or k in ("col.shortfall", "col.near_reached", "col.target_reached")}
 
 START_YEAR, START_MONTH, MONTHS = 2024, 7, 24  # 2024-07 .. 2026-06; the deadline 2025-12 is month 17
 DEADLINE = 17

@@ -19,7 +19,6 @@ policy's effect, not noise.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,7 +27,7 @@ import pandas as pd
 from diffusion.foundation.errors import ParameterError
 from diffusion.foundation.sources import Target
 from diffusion.foundation.sources import targets as default_targets
-from diffusion.foundation.strings import check_language, fmt_month, fmt_pct, metric_label, tr
+from diffusion.foundation.strings import STRINGS, fmt_month, fmt_pct, metric_label, tr
 from diffusion.model.outputs import BASIC_METRICS
 from diffusion.model.products import INDICATORS
 
@@ -41,66 +40,6 @@ UNITS: tuple[str, ...] = ("share", "share_difference", "households", "vnd", "vnd
 
 #: The near-target level by default (``[outputs] near_target``): the month 99% of a target's share is reached.
 NEAR_TARGET = 0.99
-
-#: Labels of the target outcomes and sentences (English and Vietnamese; same form as
-#: ``foundation.strings.STRINGS``, looked up first by ``target_text``).
-TARGET_STRINGS: dict[str, dict[str, str]] = {
-    "outcome.near_month_reached": {"en": "Month {near} of the target reached: {target}",
-                                   "vi": "Tháng đạt {near} mục tiêu: {target}"},
-    "outcome.near_reached": {"en": "Runs reaching {near} of the target: {target}",
-                             "vi": "Số lần chạy đạt {near} mục tiêu: {target}"},
-    "outcome.shortfall": {"en": "Short of the target in {date}: {target} ({unit})",
-                          "vi": "Còn thiếu so với mục tiêu vào {date}: {target} ({unit})"},
-    "unit.households": {"en": "households", "vi": "hộ"},
-    "unit.working_age_people": {"en": "working-age people", "vi": "người trong độ tuổi lao động"},
-    "unit.people": {"en": "people aged 15+", "vi": "người từ 15 tuổi"},
-    "target.not_reached": {"en": "not reached by {end}", "vi": "chưa đạt đến {end}"},
-    "target.not_reached_runs": {"en": "not reached by {end} in {k} of {n} runs",
-                                "vi": "chưa đạt đến {end} trong {k}/{n} lần chạy"},
-    "target.not_reached_any": {"en": "not reached by {end} in any of the {n} runs",
-                               "vi": "chưa đạt đến {end} ở cả {n} lần chạy"},
-    "target.reached_median": {"en": "{date} (median of {n} runs)", "vi": "{date} (trung vị {n} lần chạy)"},
-    "target.reached_some": {"en": "{date} (median; not reached by {end} in {k} of {n} runs)",
-                            "vi": "{date} (trung vị; chưa đạt đến {end} trong {k}/{n} lần chạy)"},
-    "target.short": {"en": "{median} {unit} still short of it in {date} (median over {n} runs; range {low}–{high})",
-                     "vi": "vào {date} còn thiếu {median} {unit} (trung vị {n} lần chạy; khoảng {low}–{high})"},
-    "target.short_same": {"en": "{median} {unit} still short of it in {date} (in each of the {n} runs)",
-                          "vi": "vào {date} còn thiếu {median} {unit} (ở cả {n} lần chạy)"},
-    "target.short_none": {"en": "met in {date} in all {n} runs: no {unit} short of it",
-                          "vi": "đạt vào {date} ở cả {n} lần chạy: không còn {unit} nào thiếu"},
-    "target.short_after": {"en": "the runs end in {date}, before the deadline: no shortfall at the deadline",
-                           "vi": "mô phỏng kết thúc {date}, trước thời hạn: chưa tính được số còn thiếu"},
-    "target.short_unknown": {"en": "no count of {metric} in the results: shortfall not computed",
-                             "vi": "kết quả không có số đếm cho {metric}: không tính số còn thiếu"},
-    "target.reached_in": {"en": "reached in {when}", "vi": "đạt vào {when}"},
-    "target.sentence": {
-        "en": "{target}, {share} by {by}: {short}. Near-target ({near} of the target, {near_share}): {near_when}. "
-              "Full target ({share}): {when}.",
-        "vi": "{target}, {share} vào {by}: {short}. Gần đạt ({near} mục tiêu, {near_share}): {near_when}. "
-              "Đạt đủ mục tiêu ({share}): {when}."},
-    "target.about": {
-        "en": "A stochastic model seldom reaches a 100% target exactly, so each target is also read at {near} "
-              "of its share (the near-target; [outputs] near_target) and by who is still short of it at the "
-              "deadline. A month is given as the median over runs only when more than half of the runs reach "
-              "it; otherwise the target is \"not reached by\" the last month of the runs.",
-        "vi": "Mô hình ngẫu nhiên hiếm khi đạt đúng mục tiêu 100%, nên mỗi mục tiêu còn được xét ở mức {near} "
-              "(gần đạt; [outputs] near_target) và theo số còn thiếu tại thời hạn. Tháng đạt là trung vị các lần "
-              "chạy, chỉ khi hơn một nửa số lần chạy đạt; nếu không, mục tiêu \"chưa đạt đến\" tháng cuối của "
-              "mô phỏng."},
-    "col.shortfall": {"en": "Short at the deadline (median; range)", "vi": "Còn thiếu tại thời hạn (trung vị; khoảng)"},
-    "col.near_reached": {"en": "Month {near} of the target reached", "vi": "Tháng đạt {near} mục tiêu"},
-    "col.target_reached": {"en": "Month the target is reached", "vi": "Tháng đạt mục tiêu"},
-}
-
-
-def target_text(key: str, lang: str = "en", **fields: object) -> str:
-    """``TARGET_STRINGS[key]`` in ``lang`` with ``fields`` filled in, else ``foundation.strings.tr``."""
-    entry = TARGET_STRINGS.get(key)
-    if entry is None:
-        return tr(key, lang, **fields)
-    text = entry[check_language(lang)]
-    return unicodedata.normalize("NFC", text.format(**fields) if fields else text)
-
 
 def check_near(near: float) -> float:
     """``near`` (the near-target level) if it is a share in (0, 1]; ParameterError otherwise."""
@@ -131,7 +70,7 @@ def target_unit(metric: str) -> str | None:
 def unit_label(unit: str, lang: str = "en") -> str:
     """The words for a unit counted short of a target ("households", "working-age people", ...)."""
     key = f"unit.{unit}"
-    return target_text(key, lang) if key in TARGET_STRINGS else unit
+    return tr(key, lang) if key in STRINGS else unit
 
 
 def censored_median(months) -> tuple[float, int, int]:
@@ -154,15 +93,15 @@ def when_reached(median_date: str | None, k: int, n: int, end: str, lang: str = 
     if median_date and k > n / 2:
         date = fmt_month(median_date, lang)
         if k == n:
-            text = target_text("target.reached_median", lang, date=date, n=n)
+            text = tr("target.reached_median", lang, date=date, n=n)
         else:
-            text = target_text("target.reached_some", lang, date=date, end=end_text, k=n - k, n=n)
-        return target_text("target.reached_in", lang, when=text) if verb else text
+            text = tr("target.reached_some", lang, date=date, end=end_text, k=n - k, n=n)
+        return tr("target.reached_in", lang, when=text) if verb else text
     if n == 0:
-        return target_text("target.not_reached", lang, end=end_text)
+        return tr("target.not_reached", lang, end=end_text)
     if k == 0:
-        return target_text("target.not_reached_any", lang, end=end_text, n=n)
-    return target_text("target.not_reached_runs", lang, end=end_text, k=n - k, n=n)
+        return tr("target.not_reached_any", lang, end=end_text, n=n)
+    return tr("target.not_reached_runs", lang, end=end_text, k=n - k, n=n)
 
 
 @dataclass(frozen=True)
@@ -199,7 +138,7 @@ class Outcome:
     def label(self, lang: str = "en", last_date: str | None = None) -> str:
         """A readable label in ``lang`` (``last_date``: the last month of the runs, for end-of-run outcomes)."""
         end = fmt_month(last_date, lang) if last_date else ""
-        return target_text(f"outcome.{self.kind}", lang, metric=metric_label(self.metric, lang, short=True),
+        return tr(f"outcome.{self.kind}", lang, metric=metric_label(self.metric, lang, short=True),
                            date=fmt_month(self.date, lang) if self.date else end,
                            target=_target_label(self.target, lang),
                            indicator=metric_label(f"share_{self.indicator}", lang, short=True),

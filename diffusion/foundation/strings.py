@@ -327,6 +327,52 @@ STRINGS: dict[str, dict[str, str]] = {
     "sensitivity.axis_mu_star": {"en": "μ* (outcome units per range)", "vi": "μ* (đơn vị kết quả trên khoảng)"},
     "sensitivity.legend_half": {"en": "half of the base samples, n = {n}", "vi": "một nửa mẫu cơ sở, n = {n}"},
     "sensitivity.legend_all": {"en": "all base samples, n = {n}", "vi": "toàn bộ mẫu cơ sở, n = {n}"},
+    # ------------------------------------------------------------------ targets: shortfall and near-target
+    "outcome.near_month_reached": {"en": "Month {near} of the target reached: {target}",
+                                   "vi": "Tháng đạt {near} mục tiêu: {target}"},
+    "outcome.near_reached": {"en": "Runs reaching {near} of the target: {target}",
+                             "vi": "Số lần chạy đạt {near} mục tiêu: {target}"},
+    "outcome.shortfall": {"en": "Short of the target in {date}: {target} ({unit})",
+                          "vi": "Còn thiếu so với mục tiêu vào {date}: {target} ({unit})"},
+    "unit.households": {"en": "households", "vi": "hộ"},
+    "unit.working_age_people": {"en": "working-age people", "vi": "người trong độ tuổi lao động"},
+    "unit.people": {"en": "people aged 15+", "vi": "người từ 15 tuổi"},
+    "target.not_reached": {"en": "not reached by {end}", "vi": "chưa đạt đến {end}"},
+    "target.not_reached_runs": {"en": "not reached by {end} in {k} of {n} runs",
+                                "vi": "chưa đạt đến {end} trong {k}/{n} lần chạy"},
+    "target.not_reached_any": {"en": "not reached by {end} in any of the {n} runs",
+                               "vi": "chưa đạt đến {end} ở cả {n} lần chạy"},
+    "target.reached_median": {"en": "{date} (median of {n} runs)", "vi": "{date} (trung vị {n} lần chạy)"},
+    "target.reached_some": {"en": "{date} (median; not reached by {end} in {k} of {n} runs)",
+                            "vi": "{date} (trung vị; chưa đạt đến {end} trong {k}/{n} lần chạy)"},
+    "target.short": {"en": "{median} {unit} still short of it in {date} (median over {n} runs; range {low}–{high})",
+                     "vi": "vào {date} còn thiếu {median} {unit} (trung vị {n} lần chạy; khoảng {low}–{high})"},
+    "target.short_same": {"en": "{median} {unit} still short of it in {date} (in each of the {n} runs)",
+                          "vi": "vào {date} còn thiếu {median} {unit} (ở cả {n} lần chạy)"},
+    "target.short_none": {"en": "met in {date} in all {n} runs: no {unit} short of it",
+                          "vi": "đạt vào {date} ở cả {n} lần chạy: không còn {unit} nào thiếu"},
+    "target.short_after": {"en": "the runs end in {date}, before the deadline: no shortfall at the deadline",
+                           "vi": "mô phỏng kết thúc {date}, trước thời hạn: chưa tính được số còn thiếu"},
+    "target.short_unknown": {"en": "no count of {metric} in the results: shortfall not computed",
+                             "vi": "kết quả không có số đếm cho {metric}: không tính số còn thiếu"},
+    "target.reached_in": {"en": "reached in {when}", "vi": "đạt vào {when}"},
+    "target.sentence": {
+        "en": "{target}, {share} by {by}: {short}. Near-target ({near} of the target, {near_share}): {near_when}. "
+              "Full target ({share}): {when}.",
+        "vi": "{target}, {share} vào {by}: {short}. Gần đạt ({near} mục tiêu, {near_share}): {near_when}. "
+              "Đạt đủ mục tiêu ({share}): {when}."},
+    "target.about": {
+        "en": "A stochastic model seldom reaches a 100% target exactly, so each target is also read at {near} "
+              "of its share (the near-target; [outputs] near_target) and by who is still short of it at the "
+              "deadline. A month is given as the median over runs only when more than half of the runs reach "
+              "it; otherwise the target is \"not reached by\" the last month of the runs.",
+        "vi": "Mô hình ngẫu nhiên hiếm khi đạt đúng mục tiêu 100%, nên mỗi mục tiêu còn được xét ở mức {near} "
+              "(gần đạt; [outputs] near_target) và theo số còn thiếu tại thời hạn. Tháng đạt là trung vị các lần "
+              "chạy, chỉ khi hơn một nửa số lần chạy đạt; nếu không, mục tiêu \"chưa đạt đến\" tháng cuối của "
+              "mô phỏng."},
+    "col.shortfall": {"en": "Short at the deadline (median; range)", "vi": "Còn thiếu tại thời hạn (trung vị; khoảng)"},
+    "col.near_reached": {"en": "Month {near} of the target reached", "vi": "Tháng đạt {near} mục tiêu"},
+    "col.target_reached": {"en": "Month the target is reached", "vi": "Tháng đạt mục tiêu"},
 }
 
 _MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

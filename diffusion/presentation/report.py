@@ -40,7 +40,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from diffusion.experiments.config import ExperimentConfig
-from diffusion.experiments.outcomes import Outcome, target_text
+from diffusion.experiments.outcomes import Outcome
 from diffusion.experiments.results import TIMESERIES
 from diffusion.foundation import sources
 from diffusion.foundation.files import atomic_write
@@ -280,7 +280,7 @@ def _targets_result(doc: Document, r: _Inputs) -> None:
     if not status:
         return
     doc.heading(2, tr("report.targets_result", lang))
-    doc.para(target_text("target.about", lang, near=fmt_pct(near, lang)))
+    doc.para(tr("target.about", lang, near=fmt_pct(near, lang)))
     rows = []
     for s in status:
         q = s.quantiles
@@ -292,9 +292,9 @@ def _targets_result(doc: Document, r: _Inputs) -> None:
         rows.append([f"`{s.scenario}`", target, value, f"{s.met}/{s.runs}", cells["short"], cells["unit"],
                      cells["near_when"], cells["when"]])
     doc.table([tr("col.scenario", lang), tr("col.target", lang), tr("col.value_at", lang), tr("col.met", lang),
-               target_text("col.shortfall", lang), tr("col.unit", lang),
-               target_text("col.near_reached", lang, near=fmt_pct(near, lang)),
-               target_text("col.target_reached", lang)], rows)
+               tr("col.shortfall", lang), tr("col.unit", lang),
+               tr("col.near_reached", lang, near=fmt_pct(near, lang)),
+               tr("col.target_reached", lang)], rows)
     for scn in dict.fromkeys(s.scenario for s in status):
         for s in (s for s in status if s.scenario == scn):
             doc.para(f"`{scn}` — {target_sentence(s, lang)}")

@@ -21,7 +21,6 @@ from diffusion.experiments.outcomes import (
     NEAR_TARGET,
     Outcome,
     outcome_catalogue,
-    target_text,
     unit_label,
     when_reached,
 )
@@ -128,7 +127,7 @@ def _month_values(row, lang: str, month_dates: dict[int, str]) -> tuple[str, str
 
     def fmt(v: float) -> str:
         if not np.isfinite(v):
-            return target_text("target.not_reached", lang, end=fmt_month(end, lang)) if end else tr("word.never", lang)
+            return tr("target.not_reached", lang, end=fmt_month(end, lang)) if end else tr("word.never", lang)
         return fmt_month(month_dates.get(int(v), str(int(v))), lang)
 
     text = fmt_month(row.date, lang) if isinstance(row.date, str) and row.date else fmt(row.median)
@@ -170,17 +169,17 @@ def headline_outcomes(names: list[str], outcomes: dict[str, Outcome]) -> list[st
 def _short_text(s: TargetStatus, lang: str) -> str:
     """Who is still short of the target at its deadline, over the runs, in words."""
     if not s.in_run:
-        return target_text("target.short_after", lang, date=fmt_month(s.date, lang))
+        return tr("target.short_after", lang, date=fmt_month(s.date, lang))
     if s.shortfall is None or s.unit is None:
-        return target_text("target.short_unknown", lang, metric=s.target.metric)
+        return tr("target.short_unknown", lang, metric=s.target.metric)
     unit = unit_label(s.unit, lang)
     sf = s.shortfall
     if sf["max"] <= 0:
-        return target_text("target.short_none", lang, date=fmt_month(s.date, lang), n=s.runs, unit=unit)
+        return tr("target.short_none", lang, date=fmt_month(s.date, lang), n=s.runs, unit=unit)
     if sf["max"] == sf["min"]:
-        return target_text("target.short_same", lang, median=fmt_number(sf["p50"], lang, 0), unit=unit,
+        return tr("target.short_same", lang, median=fmt_number(sf["p50"], lang, 0), unit=unit,
                            date=fmt_month(s.date, lang), n=s.runs)
-    return target_text("target.short", lang, median=fmt_number(sf["p50"], lang, 0), unit=unit,
+    return tr("target.short", lang, median=fmt_number(sf["p50"], lang, 0), unit=unit,
                        date=fmt_month(s.date, lang), n=s.runs, low=fmt_number(sf["min"], lang, 0),
                        high=fmt_number(sf["max"], lang, 0))
 
@@ -217,7 +216,7 @@ def target_sentence(s: TargetStatus, lang: str) -> str:
     """One scenario's standing against one target in a few plain sentences: the shortfall at the deadline,
     when the near-target and the target are reached, or "not reached by <last month of the runs>"."""
     label = s.target.label(lang)
-    return target_text("target.sentence", lang, target=label[:1].upper() + label[1:],
+    return tr("target.sentence", lang, target=label[:1].upper() + label[1:],
                        share=fmt_pct(s.target.share, lang), by=fmt_month(s.target.by, lang),
                        short=_short_text(s, lang), near=fmt_pct(s.near, lang),
                        near_share=_pct_exact(s.near * s.target.share, lang),

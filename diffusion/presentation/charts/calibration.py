@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from diffusion.foundation.stats import weighted_quantiles
 from diffusion.foundation.strings import check_language, metric_label, tr
 from diffusion.presentation.charts import _draw, style
 from diffusion.presentation.charts.data import source_label, to_datetime64
@@ -138,20 +139,6 @@ def targets_chart(predictive: pd.DataFrame, observed: pd.DataFrame, lang: str = 
                    label=tr("calibration.bound", lang)),
         ], ncols=2)
     return fig
-
-
-def weighted_quantiles(values, weights, qs) -> np.ndarray:
-    """Quantiles of ``values`` under ``weights`` (inverse of the weighted empirical distribution)."""
-    v = np.asarray(values, dtype=float)
-    w = np.asarray(weights, dtype=float)
-    ok = np.isfinite(v) & np.isfinite(w) & (w > 0)
-    v, w = v[ok], w[ok]
-    if v.size == 0:
-        return np.full(len(qs), np.nan)
-    order = np.argsort(v, kind="stable")
-    v, w = v[order], w[order]
-    cdf = (np.cumsum(w) - 0.5 * w) / w.sum()
-    return np.interp(qs, cdf, v)
 
 
 def _parameters(posterior: pd.DataFrame) -> tuple[list[str], np.ndarray]:
