@@ -130,19 +130,11 @@ class Streams:
         out._stride = np.uint64(layout.sizes[0]) if same else layout.sizes.astype(np.uint64)
         return out
 
-    def slot_uniforms(self, process: str, month: int, index: np.ndarray, n_total: int, slots: int,
-                      mask: np.ndarray | None = None) -> np.ndarray:
+    def slot_uniforms(self, process: str, month: int, index: np.ndarray, n_total: int, slots: int) -> np.ndarray:
         """Counter-based uniforms (slots, len(index)) for the member slots of households ``index`` (each slot
-        draws as a month of its own: month * slots + slot). With ``mask`` (slots, len(index)) only the masked
-        entries are drawn (the same values as without a mask) and the others are 1."""
+        draws as a month of its own: month * slots + slot)."""
         base = (month + self.offset) * slots
-        if mask is None:
-            return np.stack([self._draw(process, base + s, index, n_total) for s in range(slots)])
-        out = np.ones(mask.shape)
-        s, j = np.nonzero(mask)
-        if s.size:
-            out[s, j] = self._draw(process, base + s, np.asarray(index)[j], n_total)
-        return out
+        return np.stack([self._draw(process, base + s, index, n_total) for s in range(slots)])
 
     def member_uniforms(self, process: str, month: int, slot: np.ndarray, household: np.ndarray, n_total: int,
                         slots: int) -> np.ndarray:

@@ -26,7 +26,7 @@ from scipy.special import ndtri
 
 from diffusion.foundation.randomness import Streams
 from diffusion.model.params import ModelParams
-from diffusion.model.people import FEMALE_SHARE, SLOTS, crude_birth_rate, first_user, working_users
+from diffusion.model.people import FEMALE_SHARE, SLOTS, crude_birth_rate, hand_phones, working_users
 from diffusion.model.population import Population, skill_of
 from diffusion.model.products import SMARTPHONE, enforce_prerequisites
 from diffusion.model.state import State
@@ -185,11 +185,7 @@ class Demography:
         has_phone = state.phone.any(axis=0)
         orphan = np.flatnonzero(state.adopted[SMARTPHONE] & ~has_phone)
         if orphan.size:
-            age = state.age[:, orphan]
-            min_age = self._at(self.min_age, orphan)
-            heir = first_user(age, min_age)
-            able = age[heir, np.arange(orphan.size)] >= min_age
-            state.phone[heir[able], orphan[able]] = True
+            able = hand_phones(state.age, state.phone, orphan, self._at(self.min_age, orphan))
             state.phone_users[orphan] = working_users(state.age[:, orphan], state.phone[:, orphan])
             has_phone[orphan[able]] = True
         lost = np.flatnonzero(state.adopted[SMARTPHONE] & ~has_phone)

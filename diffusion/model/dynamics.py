@@ -38,7 +38,7 @@ import numpy as np
 from diffusion.foundation.calendar import DT_YEARS
 from diffusion.foundation.randomness import Streams, WakeChain
 from diffusion.model.params import ModelParams
-from diffusion.model.people import could_start, first_user, working_users
+from diffusion.model.people import could_start, first_user, hand_phones, working_users
 from diffusion.model.population import Population
 from diffusion.model.products import LADDER, NEEDED, PRODUCTS, SMARTPHONE, enforce_prerequisites, prerequisites
 from diffusion.model.state import MonthEffects, State, StepResult
@@ -419,10 +419,7 @@ class Dynamics:
         a household without a smartphone has no member using one; the working-age users are recounted."""
         lone = np.flatnonzero(state.adopted[SMARTPHONE] & ~state.phone.any(axis=0))
         if lone.size:
-            min_age = self.at(self.min_age, self.runs_of(lone))
-            slot = first_user(state.age[:, lone], min_age)
-            able = state.age[slot, lone] >= min_age
-            state.phone[slot[able], lone[able]] = True
+            able = hand_phones(state.age, state.phone, lone, self.at(self.min_age, self.runs_of(lone)))
             state.adopted[SMARTPHONE, lone[~able]] = False  # nobody old enough for it
         self.enforce_prerequisites(state)
         state.phone_users[:] = working_users(state.age, state.phone)

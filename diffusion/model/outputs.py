@@ -22,7 +22,7 @@ import numpy as np
 
 from diffusion.model.people import AGE_BANDS, SEXES
 from diffusion.model.population import AGE_GROUPS, Population
-from diffusion.model.products import FIBRE, INDICATORS, MOBILE, use_bits
+from diffusion.model.products import INDICATORS, use_bits, uses
 from diffusion.model.state import State, StepResult, use_codes
 
 _CODES = np.arange(16)
@@ -103,7 +103,6 @@ class OutputCounter:
     def recount(self, state: State) -> None:
         """Count from scratch (at creation, every January, or after the state was edited by hand)."""
         H, B = self.pop.n_hamlets, self.runs
-        self.state = state
         code = use_codes(state.adopted).astype(np.int64)
         self.group = self.run * (5 * _A) + self.pop.quintile.astype(np.int64) * _A + head_age_group(state.head_age)
         self.group_households = (np.bincount(self.group, minlength=B * 5 * _A).reshape(B, 5, _A).astype(np.float64))
@@ -124,7 +123,7 @@ class OutputCounter:
         self.people = np.bincount(cell, minlength=size).reshape(B, _BINS, 2).astype(np.float64)
         phone = state.phone.reshape(-1)[k]
         self.people_users = np.bincount(cell, weights=phone, minlength=size).reshape(B, _BINS, 2)
-        online = phone & _online(state.adopted)[h]
+        online = phone & uses("internet", state.adopted)[h]
         self.people_online = np.bincount(cell, weights=online, minlength=size).reshape(B, _BINS, 2)
 
     def update(self, res: StepResult) -> None:
@@ -147,8 +146,8 @@ class OutputCounter:
             np.add.at(self.users_hamlet, self.hamlet[idx], du)
         if res.phones_before is not None:
             dp = res.phones_after.astype(np.int64) - res.phones_before
-            do = ((res.phones_after & _online(res.after)[None, :]).astype(np.int64)
-                  - (res.phones_before & _online(res.before)[None, :]))
+            do = ((res.phones_after & uses("internet", res.after)[None, :]).astype(np.int64)
+                  - (res.phones_before & uses("internet", res.before)[None, :]))
             if dp.any() or do.any():
                 cell = self.cell[:, idx]
                 for table, d in ((self.people_users, dp), (self.people_online, do)):
@@ -199,11 +198,6 @@ class OutputCounter:
         for s, sex in enumerate(SEXES):
             out[f"share_people_smartphone_{sex}"] = _share(self.people_users[:, :, s].sum(axis=1),
                                                            self.people[:, :, s].sum(axis=1))
-
-
-def _online(adopted: np.ndarray) -> np.ndarray:
-    """Whether each household (column of ``adopted``) has internet: mobile data or fibre."""
-    return adopted[MOBILE] | adopted[FIBRE]
 
 
 def _share(num: np.ndarray, den: np.ndarray) -> np.ndarray:

@@ -149,6 +149,17 @@ def first_user(age: np.ndarray, min_age: int) -> np.ndarray:
     return key.argmin(axis=0)
 
 
+def hand_phones(age: np.ndarray, phone: np.ndarray, households: np.ndarray, min_age) -> np.ndarray:
+    """Give each of ``households`` (smartphone households none of whose members uses one) a user: the member who
+    would take up its first (``first_user``), in ``phone`` in place. Returns which had a member old enough
+    (``min_age``: one value, or one per household); the others get none."""
+    a = age[:, households]
+    slot = first_user(a, min_age)
+    able = a[slot, np.arange(households.size)] >= min_age
+    phone[slot[able], households[able]] = True
+    return able
+
+
 def working_users(age: np.ndarray, phone: np.ndarray) -> np.ndarray:
     """Working-age (15-64) members using a smartphone, per household (int16)."""
     return (phone & (age >= 15) & (age < 65)).sum(axis=0).astype(np.int16)

@@ -68,6 +68,16 @@ def use_bits(indicator: str) -> int:
     return sum(1 << PRODUCTS.index(p) for p in INDICATOR_PRODUCTS[indicator])
 
 
+def uses(indicator: str, adopted: np.ndarray) -> np.ndarray:
+    """Whether each household (a column of a (products, households) use array) counts for ``indicator``: uses
+    any of its products (``INDICATOR_PRODUCTS``; internet: mobile data or fibre)."""
+    names = INDICATOR_PRODUCTS[indicator]
+    out = adopted[PRODUCTS.index(names[0])]
+    for n in names[1:]:
+        out = out | adopted[PRODUCTS.index(n)]
+    return out
+
+
 def prerequisites(k: int, adopted, sel=slice(None)) -> np.ndarray | None:
     """Whether product k's prerequisites hold for households ``sel`` of a (products, households) use array or
     a mapping product index -> use array; None when the product needs nothing."""
