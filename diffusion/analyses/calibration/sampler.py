@@ -18,16 +18,12 @@ pyABC (about a second to import) is imported only when a sampler is made (``batc
 
 from __future__ import annotations
 
-import logging
 import math
-import time
 from concurrent.futures import Executor
 
 import numpy as np
 
 from diffusion.analyses.calibration.simulate import CALIBRATION_STREAM, Simulator, theta_key
-
-log = logging.getLogger(__name__)
 
 #: Proposals simulated in one round at most (bounds memory: every run of a round is held at once).
 MAX_ROUND = 4000
@@ -66,7 +62,6 @@ class BatchSampling:
         self.simulator, self.seed, self.pool = simulator, int(seed), pool
         self.workers, self.min_chunk, self.progress = max(1, int(workers)), max(1, int(min_chunk)), progress
         self.rate = 1.0  # acceptance rate of the last round (sets the next round's size)
-        self.simulated_seconds = 0.0
 
     def sample_until_n_accepted(self, n, simulate_one, t, *, max_eval=np.inf, all_accepted=False,
                                 ana_vars=None):
@@ -113,7 +108,6 @@ class BatchSampling:
 
     def _simulate(self, thetas: list[dict]) -> None:
         """Simulate a round's proposals (chunks over the workers) into the simulator's cache."""
-        t0 = time.time()
         fresh, seen = [], set()
         for th in thetas:
             key = theta_key(th)
@@ -129,5 +123,4 @@ class BatchSampling:
             results = [r for f in futures for r in f.result()]
         for th, res in zip(fresh, results):
             self.simulator.cache[theta_key(th)] = res
-        self.simulated_seconds += time.time() - t0
 

@@ -37,9 +37,8 @@ def theta_key(theta) -> str:
 
 
 def theta_word(theta: dict[str, float]) -> int:
-    """A 32-bit hash of a parameter vector (the last word of its simulations' seeds)."""
-    blob = json.dumps({k: float(v) for k, v in sorted(theta.items())}).encode()
-    return int.from_bytes(hashlib.blake2b(blob, digest_size=4).digest(), "little")
+    """A 32-bit hash of a parameter vector's ``theta_key`` (the last word of its simulations' seeds)."""
+    return int.from_bytes(hashlib.blake2b(theta_key(theta).encode(), digest_size=4).digest(), "little")
 
 
 @dataclass

@@ -437,7 +437,8 @@ def _target(t: TargetSection, i: str, setup: SetupSpec, path: str, problems: lis
                          f"{did_you_mean(t.indicator, indicators)}; the model's shares: "
                          f"{', '.join(indicators[:6])}, ... (see diffusion.model.outputs)"))
         return None
-    where = path if path.endswith("]") and ".series[" in path else f"{path}.value"
+    in_series = ".series[" in path  # (a series pair is named as a whole)
+    where = path if in_series else f"{path}.value"
     try:
         op, share = parse_value(value)
     except ValueError as e:
@@ -447,7 +448,7 @@ def _target(t: TargetSection, i: str, setup: SetupSpec, path: str, problems: lis
     try:
         month = cal.index(date, "date")
     except ParameterError as e:
-        where = path if ".series[" in path else f"{path}.date"
+        where = path if in_series else f"{path}.date"
         problems.append((where, f"{date!r} is not allowed: {e.allowed} (setup {setup.name!r} runs "
                          f"{setup.start} to {cal.label(setup.months)})"))
         return None
