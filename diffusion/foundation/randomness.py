@@ -68,6 +68,7 @@ PROCESSES: tuple[str, ...] = (
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
+_S30, _S27, _S31, _S11 = (np.uint64(b) for b in (30, 27, 31, 11))
 
 
 def as_seed_sequence(seed) -> np.random.SeedSequence:
@@ -137,8 +138,12 @@ class Streams:
         return np.stack([self._draw(process, base + s, index, n_total) for s in range(slots)])
 
     def member_uniforms(self, process: str, month: int, slot: np.ndarray, household: np.ndarray, n_total: int,
-                        slots: int) -> np.ndarray:
-        """The values of ``slot_uniforms`` for the members (``slot[i]``, ``household[i]``) only."""
+                        slots: int, flat: np.ndarray | None = None) -> np.ndarray:
+        """The values of ``slot_uniforms`` for the members (``slot[i]``, ``household[i]``) only. ``flat`` (their
+        flat indices, slot * n_total + household), when given, saves a step for a single run: the counter of a
+        member is then its flat index in the month's block of slots * n_total."""
+        if flat is not None and self.layout is None:
+            return self._draw(process, (month + self.offset) * slots, flat, n_total)
         return self._draw(process, (month + self.offset) * slots + np.asarray(slot), household, n_total)
 
     def generator(self, process: str) -> np.random.Generator:
@@ -164,13 +169,20 @@ class Streams:
             stride = self._stride if self._stride.ndim == 0 else self._stride[r]
             counter = self._local[idx]
             counter += month * stride
-            return splitmix_bits(self._keys[process][r], counter).astype(np.float64) * _TO_UNIT
+            return _unit(splitmix_bits(self._keys[process][r], counter))
         counter = np.asarray(index, dtype=np.int64).astype(np.uint64, copy=True)
         counter += month * np.uint64(n_total) + np.uint64(1)
-        return splitmix_bits(self._keys[process], counter).astype(np.float64) * _TO_UNIT
+        return _unit(splitmix_bits(self._keys[process], counter))
 
 
 _TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
+
+
+def _unit(bits: np.ndarray) -> np.ndarray:
+    """53 random bits as a uniform in [0, 1)."""
+    out = bits.astype(np.float64)
+    out *= _TO_UNIT
+    return out
 
 
 class WakeChain:
@@ -185,10 +197,10 @@ class WakeChain:
     common random numbers across scenarios hold exactly. A month costs one comparison per household and
     the rest in proportion to the households whose trial succeeds.
 
-    A household for which the event cannot happen any more (a smartphone that is never given up) can be
-    ``park``-ed: its chain stops moving, which saves the work and changes no number, because its
-    successes would all have been turned down. ``unpark`` restarts a parked chain from the current month
-    (the gaps are memoryless, so this is the same process in law).
+    A household for which the event cannot happen (a product it already uses, for its adoption chain) can be
+    ``park``-ed: its successes are skipped without drawing the next one, which saves the work. ``unpark`` brings
+    the chain forward over the successes that fell in the parked months, so a chain's successes are the same
+    whether or not it was ever parked: parking changes no number.
 
     Args:
         streams: the run's streams.
@@ -209,14 +221,15 @@ class WakeChain:
         with np.errstate(divide="ignore"):
             self._log_q = np.log1p(-np.minimum(p, 1.0))
         self._interior = bool(np.all((p > 0) & (p < 1)))  # no bound of 0 or 1
-        #: the month of a parked chain (never reached; horizon + 1 means no success within the run)
-        self.parked = self.horizon + 2
         # the smallest type that holds every month (a month's pass over all households reads this array)
-        dtype = next(d for d in (np.uint8, np.int16, np.int32) if self.parked <= np.iinfo(d).max)
+        dtype = next(d for d in (np.uint8, np.int16, np.int32) if self.horizon + 1 <= np.iinfo(d).max)
         self.next = self._next(0, np.arange(n)).astype(dtype)
+        #: households whose chain is parked (its successes are skipped until ``unpark``)
+        self.parked = np.zeros(n, dtype=bool)
 
-    def _next(self, t: int, idx: np.ndarray) -> np.ndarray:
-        """The next month after t at which each household's trial succeeds (horizon + 1: not in the run)."""
+    def _next(self, t, idx: np.ndarray) -> np.ndarray:
+        """The next month after t (a month, or one per household) at which each household's trial succeeds
+        (horizon + 1: not in the run)."""
         if self.p <= 0 or idx.size == 0:
             return np.full(idx.size, self.horizon + 1, dtype=np.int64)
         u = self.streams.uniforms(f"wake.{self.process}", t, idx, self.n)
@@ -229,18 +242,28 @@ class WakeChain:
         return np.minimum(t + gap, self.horizon + 1).astype(np.int64)
 
     def park(self, idx: np.ndarray) -> None:
-        """Stop the chains of households ``idx``."""
-        self.next[idx] = self.parked
+        """Skip the successes of households ``idx`` from now on."""
+        self.parked[idx] = True
 
     def unpark(self, t: int, idx: np.ndarray) -> None:
-        """Restart, after month t, the chains of those of households ``idx`` that are parked."""
-        idx = idx[self.next[idx] == self.parked]
-        if idx.size:
-            self.next[idx] = self._next(t, idx)
+        """Stop skipping, after month t, the successes of those of households ``idx`` that are parked: their
+        chains are brought forward over the successes up to month t (as if they had never been parked)."""
+        idx = idx[self.parked[idx]]
+        if idx.size == 0:
+            return
+        self.parked[idx] = False
+        nxt = self.next[idx].astype(np.int64)
+        behind = np.flatnonzero(nxt <= t)
+        while behind.size:
+            nxt[behind] = self._next(nxt[behind], idx[behind])
+            behind = behind[nxt[behind] <= t]
+        self.next[idx] = nxt
 
     def due(self, t: int) -> np.ndarray:
-        """Households (sorted ids) whose trial succeeds in month t; their chains move on."""
+        """Households (sorted ids) whose trial succeeds in month t and whose chain is not parked; their chains
+        move on."""
         idx = np.flatnonzero(self.next == t)
+        idx = idx[~self.parked[idx]]
         if idx.size:
             self.next[idx] = self._next(t, idx)
         return idx
@@ -253,11 +276,14 @@ def splitmix_bits(key: np.uint64, counter: np.ndarray) -> np.ndarray:
         x = x.reshape(1)
     x *= _GAMMA
     x += key
-    x ^= x >> np.uint64(30)
+    tmp = np.empty_like(x)  # (one scratch array for the shifts instead of one each)
+    np.right_shift(x, _S30, out=tmp)
+    x ^= tmp
     x *= _M1
-    x ^= x >> np.uint64(27)
+    np.right_shift(x, _S27, out=tmp)
+    x ^= tmp
     x *= _M2
-    x ^= x >> np.uint64(31)
-    x >>= np.uint64(11)
+    np.right_shift(x, _S31, out=tmp)
+    x ^= tmp
+    x >>= _S11
     return x
-

@@ -59,28 +59,28 @@ class Demography:
         """Apply the year's changes in month t (a January) to ``state``, in place. The work is on the flat list
         of living members (a quarter of the slots), never on every slot."""
         n = self.pop.n
-        idx = np.arange(n)
         young_before = state.young_age.copy()
+        alive = state.age >= 0
+        state.age += alive  # everyone a year older
         flat = state.age.reshape(-1)  # member k is slot k // n of household k % n
-        k = np.flatnonzero(flat >= 0)
-        slot, h = np.divmod(k, n)
-        flat[k] += 1
+        k, slot, h = _living(alive, n)
         age = flat[k]
-        u = streams.member_uniforms("demography.death", t, slot, h, n, SLOTS)
+        u = streams.member_uniforms("demography.death", t, slot, h, n, SLOTS, flat=k)
         dies = u < self._death_probability(age, h)
         young = np.flatnonzero((slot > 0) & (age >= 18) & (age < 30))
-        u = streams.member_uniforms("demography.leave", t, slot[young], h[young], n, SLOTS)
+        u = streams.member_uniforms("demography.leave", t, slot[young], h[young], n, SLOTS, flat=k[young])
         dies[young[u < self._at(self.leave, h[young])]] = True  # (leaving: gone as well)
         gone = k[dies]
         flat[gone] = -1
         state.phone.reshape(-1)[gone] = False
         state.female.reshape(-1)[gone] = False
         keep = ~dies
-        self._births(state, streams, t, k[keep], slot[keep], h[keep], age[keep])
-        renewed = streams.uniforms("demography.renew", t, idx, n) < self.renew
+        self._births(state, streams, t, (k, slot, h, age, keep))
+        renewed = streams.uniforms("demography.renew", t, np.arange(n), n) < self.renew
         empty = np.flatnonzero(~(state.age >= 0).any(axis=0) | renewed)
         if empty.size:
-            self._reform(state, streams, t, empty)
+            share = self._young_phone_share(h, age, state.phone.reshape(-1)[k], keep)
+            self._reform(state, streams, t, empty, share)
         state.set_households()
         kept = np.ones(n, dtype=bool)
         kept[empty] = False
@@ -88,17 +88,15 @@ class Demography:
         state.skill[:] = np.clip(state.skill - shift, 0.02, 1.0).astype(np.float32)
         self._phones_and_products(state)
 
-    def _births(self, state: State, streams: Streams, t: int, k: np.ndarray, slot: np.ndarray, h: np.ndarray,
-                age: np.ndarray) -> None:
+    def _births(self, state: State, streams: Streams, t: int, members: tuple[np.ndarray, ...]) -> None:
         """Births as the year's crude birth rate gives for each run's people, to women of 20-39 (at most one
-        child a household), given the living members (flat index k, slot, household h, age)."""
+        child a household), given the members (flat index k, slot, household h, age, and whether they live on)."""
         n = self.pop.n
-        mother = np.flatnonzero(state.female.reshape(-1)[k] & (age >= 20) & (age < 40))
-        people = np.bincount(h, minlength=n)
-        moms = np.bincount(h[mother], minlength=n)
-        p = self._birth_probability(people, moms, t)
+        k, slot, h, age, keep = members
+        mother = np.flatnonzero(keep & state.female.reshape(-1)[k] & (age >= 20) & (age < 40))
         ms, mh = slot[mother], h[mother]
-        u = streams.member_uniforms("demography.birth", t, ms, mh, n, SLOTS)
+        p = self._birth_probability(h, keep, mh, t)
+        u = streams.member_uniforms("demography.birth", t, ms, mh, n, SLOTS, flat=k[mother])
         born = u < p[mh]
         first = np.full(n, SLOTS, dtype=np.int64)  # the first slot of a mother giving birth, per household
         np.minimum.at(first, mh[born], ms[born])
@@ -129,23 +127,25 @@ class Demography:
             self._q = -np.expm1(-a * np.exp(b * ages[None, :]))
         return self._q[self.run[h], np.minimum(age, 255)]
 
-    def _birth_probability(self, people: np.ndarray, moms: np.ndarray, t: int) -> np.ndarray:
-        """Per household, each mother's probability of a birth in the year of month t: crude birth rate x people
-        / mothers of the run (capped at 0.9)."""
+    def _birth_probability(self, h: np.ndarray, keep: np.ndarray, mothers: np.ndarray, t: int) -> np.ndarray:
+        """Each mother's probability of a birth in the year of month t, per household: crude birth rate x people /
+        mothers of the run (capped at 0.9), given the households of the members (``h``, living on where ``keep``)
+        and of the mothers."""
         rate = crude_birth_rate(self.month0 + t)
         if self.run is None:
-            ratio = people.sum() / max(moms.sum(), 1)
-            return np.full(people.shape, self.birth_scale * min(0.9, rate * ratio))
-        total = np.bincount(self.run, weights=people, minlength=self.runs)
-        m = np.bincount(self.run, weights=moms, minlength=self.runs)
+            people = np.count_nonzero(keep)
+            return np.full(self.pop.n, self.birth_scale * min(0.9, rate * people / max(mothers.size, 1)))
+        total = np.bincount(self.run[h[keep]], minlength=self.runs)
+        m = np.bincount(self.run[mothers], minlength=self.runs)
         per_run = np.minimum(0.9, rate * total / np.maximum(m, 1))
         return self.birth_scale * per_run[self.run]
 
-    def _reform(self, state: State, streams: Streams, t: int, h: np.ndarray) -> None:
-        """A newly formed young household in place of households ``h`` (see the module docstring)."""
+    def _reform(self, state: State, streams: Streams, t: int, h: np.ndarray, young_share: np.ndarray) -> None:
+        """A newly formed young household in place of households ``h`` (see the module docstring), whose adults use
+        a smartphone with the share of people aged 20-34 of their hamlet who do (``young_share``, per hamlet)."""
         n = self.pop.n
         u = streams.slot_uniforms("demography.form", t, h, n, SLOTS)
-        share = self._young_phone_share(state)[self.pop.hamlet[h]]
+        share = young_share[self.pop.hamlet[h]]
         state.age[:, h] = -1
         state.female[:, h] = False
         state.phone[:, h] = False
@@ -170,12 +170,13 @@ class Demography:
     def _at(x, h: np.ndarray):
         return x if np.ndim(x) == 0 else x[h]
 
-    def _young_phone_share(self, state: State) -> np.ndarray:
-        """Per hamlet, the share of its people aged 20-34 who use a smartphone (0 where it has none)."""
-        young = (state.age >= 20) & (state.age < 35)
-        hamlet, H = self.pop.hamlet, self.pop.n_hamlets
-        total = np.bincount(hamlet, weights=young.sum(axis=0), minlength=H)
-        used = np.bincount(hamlet, weights=(young & state.phone).sum(axis=0), minlength=H)
+    def _young_phone_share(self, h: np.ndarray, age: np.ndarray, phone: np.ndarray, keep: np.ndarray) -> np.ndarray:
+        """Per hamlet, the share of its people aged 20-34 who use a smartphone (0 where it has none), from the
+        members (household h, age, phone; living on where ``keep``)."""
+        young = keep & (age >= 20) & (age < 35)
+        hamlet, H = self.pop.hamlet[h[young]], self.pop.n_hamlets
+        total = np.bincount(hamlet, minlength=H).astype(np.float64)
+        used = np.bincount(hamlet[phone[young]], minlength=H).astype(np.float64)
         return np.divide(used, total, out=np.zeros(H), where=total > 0)
 
     def _phones_and_products(self, state: State) -> None:
@@ -192,3 +193,12 @@ class Demography:
         state.adopted[SMARTPHONE] = has_phone
         if lost.size:
             enforce_prerequisites(state.adopted, lost)
+
+
+def _living(alive: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Flat index (slot * n + household), slot and household of every living member (``alive``: (SLOTS, n)), in
+    flat order; found slot by slot, which saves dividing the flat indices."""
+    hs = [np.flatnonzero(row) for row in alive]
+    slot = np.repeat(np.arange(alive.shape[0], dtype=np.int64), [x.size for x in hs])
+    h = np.concatenate(hs)
+    return slot * n + h, slot, h

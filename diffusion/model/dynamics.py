@@ -40,8 +40,8 @@ from diffusion.foundation.randomness import Streams, WakeChain
 from diffusion.model.params import ModelParams
 from diffusion.model.people import could_start, first_user, hand_phones, working_users
 from diffusion.model.population import Population
-from diffusion.model.products import LADDER, NEEDED, PRODUCTS, SMARTPHONE, enforce_prerequisites, prerequisites
-from diffusion.model.state import MonthEffects, State, StepResult
+from diffusion.model.products import LADDER, NEEDED, PRODUCTS, SMARTPHONE, enforce_prerequisites, prerequisites, uses
+from diffusion.model.state import MemberChanges, MonthEffects, State, StepResult
 from diffusion.model.world import HISTORY_START, absolute_month, month_world
 
 
@@ -118,22 +118,19 @@ class Dynamics:
         churn_max = self.churn * np.where(costly, 1.0 + self.churn_multiplier, 1.0)
         self.churn_max = -np.expm1(-churn_max * (1 + 1e-9) * DT_YEARS)
         self._slot = np.zeros(self.n, dtype=np.int32)  # scratch of ``_distinct``
-        # every monthly event as chains of successes of its bounding Bernoulli trial (see WakeChain)
-        # A household either lacks product k (it may adopt) or has it (it may give it up), so one chain
-        # per product, bounded by the larger of the two probabilities, serves both events.
-        self.bound = np.maximum(self.p_max, np.where(self.churn > 0, self.churn_max, 0.0))
-        self.wake = {k: WakeChain(streams, f"adopt.{PRODUCTS[k]}", self._chain_bound(self.bound[k]), self.n, horizon,
+        # Every monthly event as chains of successes of its bounding Bernoulli trial (see WakeChain): per product,
+        # an adoption chain bounded by p_max, parked while the household uses the product, and where the product
+        # is given up a churn chain bounded by churn_max, parked while it does not (see ``settle``).
+        self.wake = {k: WakeChain(streams, f"adopt.{PRODUCTS[k]}", self._chain_bound(self.p_max[k]), self.n, horizon,
                                   self.run) for k in self.active}
+        self.churn_wake = {k: WakeChain(streams, f"churn.{PRODUCTS[k]}", self._chain_bound(self.churn_max[k]), self.n,
+                                        horizon, self.run) for k in self.active if self._churns[k]}
         self.member_wake = WakeChain(streams, "members", self._chain_bound(self.member_prob), self.n, horizon, self.run)
         # the outreach term o*v*a*r as events of its own, with chains bounded by o (only where exposure can arise)
         self._exposed = outreach
         self.outreach = {k: WakeChain(streams, f"outreach.{PRODUCTS[k]}", self._chain_bound(self.o_max[k]), self.n,
                                       horizon, self.run)
                          for k in self.active if outreach and (self.o[k] > 0).any()}
-        # A smartphone is never given up where its churn is 0 (per household for stacked runs); see ``settle``.
-        kept = self.churn[SMARTPHONE] == 0
-        self._phone_kept = bool(kept[0]) if self.B == 1 else kept[self.run]
-        self._any_kept = bool(kept.any())
 
     def _chain_bound(self, x: np.ndarray):
         return float(x[0]) if self.B == 1 else x
@@ -150,31 +147,37 @@ class Dynamics:
         """A per-run value for households of runs ``r`` (from ``runs_of``; the value itself for one run)."""
         return x[0] if r is None else x[r]
 
-    def settle(self, state: State, t: int, idx: np.ndarray | None = None) -> None:
-        """Park the chains of households ``idx`` whose events cannot happen any more and, for all households
-        (``idx`` None: at creation, and after the state arrays were edited by hand, through
-        ``AdoptionModel.refresh``, and after the members change each January), restart those that can happen
-        again. A smartphone that is never given up (churn 0) needs no more adoption trials, and a smartphone
-        household whose members old enough all use one needs no more further-member trials (until a child grows
-        old enough). Parking changes no number (see ``WakeChain``)."""
+    def settle(self, state: State, t: int) -> None:
+        """Park, for every household, the chains whose events cannot happen now and restart the others (at
+        creation, after the members change each January, and after hand edits of the state through
+        ``AdoptionModel.refresh``): a product's adoption and outreach chains while the household uses it, its churn
+        chain while it does not, and the further-member chain unless the household uses a smartphone and has a
+        member old enough without one. Parking changes no number (see ``WakeChain``); the month's changes park
+        and restart the chains of the households they touch (``_apply``)."""
+        ids = np.arange(self.n)
+        for k in self.active:
+            self._park_products(k, t, ids, state.adopted[k])
+        self._park_members(state, t, ids)
+
+    def _park_products(self, k: int, t: int, ids: np.ndarray, uses_k: np.ndarray) -> None:
+        """Park or restart product k's chains of households ``ids`` by whether they use it (``uses_k``)."""
+        users, others = ids[uses_k], ids[~uses_k]
+        for chain in (self.wake[k],) + ((self.outreach[k],) if k in self.outreach else ()):
+            chain.park(users)
+            chain.unpark(t, others)
+        if k in self.churn_wake:
+            self.churn_wake[k].park(others)
+            self.churn_wake[k].unpark(t, users)
+
+    def _park_members(self, state: State, t: int, ids: np.ndarray) -> None:
+        """Park or restart the further-member chains of households ``ids`` (see ``settle``)."""
         if SMARTPHONE not in self.active:
             return
-        ids = np.arange(self.n) if idx is None else idx
-        sel = slice(None) if idx is None else idx  # (a slice reads the arrays without copying them)
-        kept = self._phone_kept if self.B == 1 else self._phone_kept[sel]
-        kept = state.adopted[SMARTPHONE, sel] & kept
         m = self._min_age_hh
-        age = state.age[:, sel]
-        full = kept & ~could_start(age, state.phone[:, sel], m if np.ndim(m) == 0 else m[sel]).any(axis=0)
-        full |= ~state.adopted[SMARTPHONE, sel] & (state.size[sel] == 0)
-        phones = [self.wake[SMARTPHONE]] + ([self.outreach[SMARTPHONE]] if SMARTPHONE in self.outreach else [])
-        for chain in phones:
-            chain.park(ids[kept])
-        self.member_wake.park(ids[full])
-        if idx is None:
-            for chain in phones:
-                chain.unpark(t, ids[~kept])
-            self.member_wake.unpark(t, ids[~full])
+        able = could_start(state.age[:, ids], state.phone[:, ids], m if np.ndim(m) == 0 else m[ids]).any(axis=0)
+        on = able & state.adopted[SMARTPHONE, ids]
+        self.member_wake.park(ids[~on])
+        self.member_wake.unpark(t, ids[on])
 
     def neighbour_share(self, k: int, idx: np.ndarray, state: State) -> np.ndarray:
         """Share of the neighbours of households ``idx`` who use product k (start-of-month state), counted
@@ -260,21 +263,20 @@ class Dynamics:
         never fires. The bounds depend on the parameters alone, never on the levers' settings or the
         state, so scenarios share their random numbers exactly: the trials of the first source are the
         same with or without teams, and those of the outreach source the same for any team settings.
-        Giving a product up shares the product's first chain (a household either lacks the product or
-        has it); further smartphone users have their own chain.
+        Giving a product up has its own chain, bounded by the churn rate at its highest (``churn_max``), and
+        further smartphone users have theirs; each chain is parked while its event cannot happen (``settle``).
         """
         adopted: dict[int, np.ndarray] = {}
-        due_users: dict[int, np.ndarray] = {}  # households due a trial that use product k: they may give it up
         for k in self.active:
-            due = self.wake[k].due(t)
-            if self._churns[k]:
-                due_users[k] = due[state.adopted[k, due]]
-            adopted[k] = self._adoptions(k, due, t, state, effects)
+            adopted[k] = self._adoptions(k, self.wake[k].due(t), t, state, effects)
         for k, chain in self.outreach.items():
             reached = self._outreach(k, chain.due(t), t, state, effects)
             if reached.size:
                 adopted[k] = np.union1d(adopted[k], reached)
-        lapsed = {k: self._lapses(k, sub, t, effects, state) for k, sub in due_users.items()}
+        lapsed = {}
+        for k, chain in self.churn_wake.items():
+            due = chain.due(t)
+            lapsed[k] = self._lapses(k, due[state.adopted[k, due]], t, effects, state)
         return self._apply(state, t, adopted, lapsed, *self._new_users(t, state))
 
     def _adoptions(self, k: int, due: np.ndarray, t: int, state: State, effects: MonthEffects) -> np.ndarray:
@@ -285,7 +287,7 @@ class Dynamics:
         if sub.size == 0:
             return sub
         r = self.runs_of(sub)
-        us = self.streams.uniforms(f"adopt.{PRODUCTS[k]}", t, sub, self.n) * at(self.bound[k], r)
+        us = self.streams.uniforms(f"adopt.{PRODUCTS[k]}", t, sub, self.n) * at(self.p_max[k], r)
         c = self.conditions(k, sub, t, effects, state, r)
         # Only a draw under the probability with every neighbour using the product (s = 1) can be an
         # adoption, so neighbours are counted for those households alone; the outcome is the same.
@@ -308,7 +310,7 @@ class Dynamics:
         the product is unaffordable."""
         at = self.at
         r = self.runs_of(sub)
-        us = self.streams.uniforms(f"churn.{PRODUCTS[k]}", t, sub, self.n) * at(self.bound[k], r)
+        us = self.streams.uniforms(f"churn.{PRODUCTS[k]}", t, sub, self.n) * at(self.churn_max[k], r)
         lam = at(self.churn[k], r)
         if self.has_cost[k] and sub.size:
             aff = self.affordability(self.cost_share(k, sub, t, effects, r, state), r)
@@ -349,13 +351,21 @@ class Dynamics:
         touched = self._distinct(np.concatenate([grow, *adopted.values(), *lapsed.values()]))
         before = a[:, touched]
         users_before = state.phone_users[touched]
-        phones_before = state.phone[:, touched]
+        # what the members' changes need from the start of the month: the phones of households that give up
+        # their smartphone (all go), and whether the households of new users were online
+        cleared = lapsed.get(SMARTPHONE, _NONE)
+        cleared_phones, cleared_online = state.phone[:, cleared], uses("internet", a[:, cleared])
+        new = adopted.get(SMARTPHONE, _NONE)
+        starters = np.concatenate([grow, new])
+        starters_online = uses("internet", a[:, starters])
+        first = _NONE
         if SMARTPHONE in self.active:
             state.phone[slots, grow] = True
             age = state.age[slots, grow]
             state.phone_users[grow] += ((age >= 15) & (age < 65)).astype(np.int16)
             if self._grows:
-                gap = self._skill_growth * (1.0 - state.skill)
+                gap = np.subtract(1.0, state.skill, dtype=np.float32)
+                gap *= self._skill_growth
                 gap *= a[SMARTPHONE]
                 state.skill += gap
         for k, idx in adopted.items():
@@ -363,20 +373,25 @@ class Dynamics:
         for k, idx in lapsed.items():
             a[k, idx] = False
         if SMARTPHONE in adopted:
-            new = adopted[SMARTPHONE]
             first = first_user(state.age[:, new], self.at(self.min_age, self.runs_of(new)))
             state.phone[first, new] = True
             age = state.age[first, new]
             state.phone_users[new] = ((age >= 15) & (age < 65)).astype(np.int16)
-        if SMARTPHONE in self.active and self._any_kept:
-            self.settle(state, t, np.concatenate([adopted[SMARTPHONE], grow]))
         # giving up a product another needs may take that one away too (a household listed twice is harmless)
         broken = [ids for k, ids in lapsed.items() if k in NEEDED and ids.size]
         if broken:
             self.enforce_prerequisites(state, np.concatenate(broken))
         after = a[:, touched]
-        return StepResult(adopted, lapsed, touched, before, after, users_before, state.phone_users[touched],
-                          phones_before, state.phone[:, touched])
+        changed = before != after
+        for k in self.active:
+            ch = np.flatnonzero(changed[k])
+            if ch.size:
+                self._park_products(k, t, touched[ch], after[k, ch])
+        self._park_members(state, t, np.concatenate([starters, cleared]))
+        members = _member_changes(state, touched, before, after, (starters, np.concatenate([slots, first]),
+                                                                   starters_online),
+                                  (cleared, cleared_phones, cleared_online))
+        return StepResult(adopted, lapsed, touched, before, after, users_before, state.phone_users[touched], members)
 
     def _outreach(self, k: int, due: np.ndarray, t: int, state: State, effects: MonthEffects) -> np.ndarray:
         """Which of households ``due`` (whose outreach trial for product k succeeds) adopt it through the
@@ -428,3 +443,36 @@ class Dynamics:
         """Exposure decays with its half-life (where a lever can give exposure; without one it stays 0)."""
         if self._exposed:
             state.exposure *= self._decay
+
+
+_NONE = np.empty(0, dtype=np.int64)
+
+
+def _member_changes(state: State, touched: np.ndarray, before: np.ndarray, after: np.ndarray,
+                    starts: tuple[np.ndarray, np.ndarray, np.ndarray],
+                    cleared: tuple[np.ndarray, np.ndarray, np.ndarray]) -> MemberChanges:
+    """The members whose smartphone use or being online changed in the month, from its events: members who started
+    using a smartphone (``starts``: households, slots, whether the household was online at the start of the
+    month), households that gave their smartphone up (``cleared``: households, their members' phones and whether
+    they were online, at the start of the month) and the touched households whose internet came or went
+    (``before``/``after``). Per member, online changes by s*I0 + (I1 - I0)*F1, where s is 1 for a new user, I0
+    and I1 the household's internet at the start and end of the month and F1 the member's phone at the end, and
+    by -F0*I0 in a household that gave its smartphone up (F0: the phone at the start)."""
+    h_start, slot_start, online0 = starts
+    h_clear, phones0, clear_online = cleared
+    i0, i1 = uses("internet", before), uses("internet", after)
+    switched = i0 != i1
+    h_switch, sign = touched[switched], i1[switched].astype(np.int8) - i0[switched]
+    if h_clear.size:  # (a household that gave its smartphone up has no member using one at the end)
+        keep = ~np.isin(h_start, h_clear)
+        h_start, slot_start, online0 = h_start[keep], slot_start[keep], online0[keep]
+        keep = ~np.isin(h_switch, h_clear)
+        h_switch, sign = h_switch[keep], sign[keep]
+    s_slot, s_col = np.nonzero(state.phone[:, h_switch])
+    c_slot, c_col = np.nonzero(phones0)
+    h = np.concatenate([h_start, h_switch[s_col], h_clear[c_col]])
+    slot = np.concatenate([slot_start, s_slot, c_slot])
+    d_phone = np.concatenate([np.ones(h_start.size, np.int8), np.zeros(s_col.size, np.int8),
+                              np.full(c_col.size, -1, np.int8)])
+    d_online = np.concatenate([online0.astype(np.int8), sign[s_col], -clear_online[c_col].astype(np.int8)])
+    return MemberChanges(h, slot, state.age[slot, h], state.female[slot, h], d_phone, d_online)

@@ -71,7 +71,10 @@ def metric_names() -> list[str]:
 
 def head_age_group(head_age: np.ndarray) -> np.ndarray:
     """Index into AGE_GROUPS of the head's age."""
-    return np.searchsorted(_HEAD_EDGES, head_age, side="right").astype(np.int8)
+    group = (head_age >= _HEAD_EDGES[0]).astype(np.int8)
+    for edge in _HEAD_EDGES[1:]:
+        group += head_age >= edge
+    return group
 
 
 class OutputCounter:
@@ -104,27 +107,36 @@ class OutputCounter:
         """Count from scratch (at creation, every January, or after the state was edited by hand)."""
         H, B = self.pop.n_hamlets, self.runs
         code = use_codes(state.adopted).astype(np.int64)
-        self.group = self.run * (5 * _A) + self.pop.quintile.astype(np.int64) * _A + head_age_group(state.head_age)
+        self.group = self.pop.quintile.astype(np.int64) * _A + head_age_group(state.head_age)
+        if B > 1:
+            self.group += self.run * (5 * _A)
         self.group_households = (np.bincount(self.group, minlength=B * 5 * _A).reshape(B, 5, _A).astype(np.float64))
         self.by_hamlet = np.bincount(self.hamlet * 16 + code, minlength=H * 16).reshape(H, 16)
         self.by_group = np.bincount(self.group * 16 + code, minlength=B * 5 * _A * 16).reshape(B * 5 * _A, 16)
         self.users_hamlet = np.bincount(self.hamlet, weights=state.phone_users, minlength=H)
         self.working_age_hamlet = np.bincount(self.hamlet, weights=state.working_age, minlength=H)
         self.working_age_total = self._per_run(self.working_age_hamlet)
-        # people of 15 and over: the (run, age bin, sex) cell of each, kept per slot for the monthly updates
-        n = self.pop.n
-        age = state.age.reshape(-1)
-        k = np.flatnonzero(age >= 15)
-        h = k % n
-        cell = (self.run[h] * _BINS + _BIN_OF_AGE[age[k] + 1]) * 2 + state.female.reshape(-1)[k]
-        self.cell = np.full(state.age.shape, -1, dtype=np.int32)
-        self.cell.reshape(-1)[k] = cell
-        size = B * _BINS * 2
-        self.people = np.bincount(cell, minlength=size).reshape(B, _BINS, 2).astype(np.float64)
-        phone = state.phone.reshape(-1)[k]
-        self.people_users = np.bincount(cell, weights=phone, minlength=size).reshape(B, _BINS, 2)
-        online = phone & uses("internet", state.adopted)[h]
-        self.people_online = np.bincount(cell, weights=online, minlength=size).reshape(B, _BINS, 2)
+        self._count_people(state)
+
+    def _count_people(self, state: State) -> None:
+        """People of 15 and over by (run, age bin, sex) cell, with how many use a smartphone and are online; slot
+        by slot (15 passes over households, no pass over every slot at once)."""
+        size = self.runs * _BINS * 2
+        people, users, online = (np.zeros(size) for _ in range(3))
+        internet = uses("internet", state.adopted)
+        for age, female, phone in zip(state.age, state.female, state.phone):
+            h = np.flatnonzero(age >= 15)
+            if h.size == 0:
+                continue
+            cell = _BIN_OF_AGE[age[h] + 1] * 2 + female[h]
+            if self.runs > 1:
+                cell += self.run[h] * (_BINS * 2)
+            people += np.bincount(cell, minlength=size)
+            used = phone[h]
+            users += np.bincount(cell[used], minlength=size)
+            online += np.bincount(cell[used & internet[h]], minlength=size)
+        shape = (self.runs, _BINS, 2)
+        self.people, self.people_users, self.people_online = (x.reshape(shape) for x in (people, users, online))
 
     def update(self, res: StepResult) -> None:
         """Apply one month's changes."""
@@ -144,15 +156,14 @@ class OutputCounter:
         du = res.users_after.astype(np.float64) - res.users_before
         if du.any():
             np.add.at(self.users_hamlet, self.hamlet[idx], du)
-        if res.phones_before is not None:
-            dp = res.phones_after.astype(np.int64) - res.phones_before
-            do = ((res.phones_after & uses("internet", res.after)[None, :]).astype(np.int64)
-                  - (res.phones_before & uses("internet", res.before)[None, :]))
-            if dp.any() or do.any():
-                cell = self.cell[:, idx]
-                for table, d in ((self.people_users, dp), (self.people_online, do)):
-                    hit = (d != 0) & (cell >= 0)
-                    np.add.at(table.reshape(-1), cell[hit], d[hit])
+        ch = res.members
+        if ch is not None and ch.household.size:
+            adult = ch.age >= 15  # (people of 15 and over are counted)
+            h = ch.household[adult]
+            cell = (self.run[h] * _BINS + _BIN_OF_AGE[ch.age[adult].astype(np.intp) + 1]) * 2 + ch.female[adult]
+            size = self.runs * _BINS * 2
+            for table, d in ((self.people_users, ch.d_phone), (self.people_online, ch.d_online)):
+                table += np.bincount(cell, weights=d[adult], minlength=size).reshape(table.shape)
 
     def compute(self, detail: bool = True) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """Scalar outputs, one value per run (arrays of length ``runs``), and the by-hamlet table

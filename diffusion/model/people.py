@@ -110,6 +110,7 @@ class Household:
     elderly_only: np.ndarray
     head_age: np.ndarray
     young_age: np.ndarray
+    phone_users: np.ndarray | None = None  # working-age members using a smartphone (when phones were given)
 
 
 def identical_members(n: int, size: int, working_age: int, head_age: float) -> tuple[np.ndarray, np.ndarray]:
@@ -122,18 +123,23 @@ def identical_members(n: int, size: int, working_age: int, head_age: float) -> t
     return age, np.zeros((SLOTS, n), dtype=bool)
 
 
-def households_of(age: np.ndarray) -> Household:
+def households_of(age: np.ndarray, phone: np.ndarray | None = None) -> Household:
     """Size, working-age members (15-64), elderly-only flag (members, all 65+), the head's age (slot 0, or the
     oldest member when the head has died) and the age of the youngest member of 15 or over (the head's age
-    when there is none) of households with member ages ``age`` (SLOTS, n)."""
+    when there is none) of households with member ages ``age`` (SLOTS, n); with their phones, also the working-age
+    members using a smartphone."""
     alive = age >= 0
-    size = alive.sum(axis=0).astype(np.int16)
-    wa = ((age >= 15) & (age < 65)).sum(axis=0).astype(np.int16)
-    elderly = (size > 0) & ((age >= 65) | ~alive).all(axis=0)
+    size = alive.sum(axis=0, dtype=np.int16)
+    # ages as unsigned numbers: an empty slot (-1) is the largest, and so, counted from 15, is anyone under 15
+    from15 = (age - np.int16(15)).view(np.uint16)
+    working = from15 < 50
+    wa = working.sum(axis=0, dtype=np.int16)
+    elderly = (size > 0) & ~(age.view(np.uint16) < 65).any(axis=0)
     head = np.where(alive[0], age[0], age.max(axis=0)).astype(np.float32)
-    adult = np.where(age >= 15, age, 999).min(axis=0)
-    young = np.where(adult < 999, adult, head).astype(np.float32)
-    return Household(size, wa, elderly, head, young)
+    adult = from15.min(axis=0)  # the youngest of 15 or over, counted from 15 (65535 and below: none)
+    young = np.where(adult < 32768, adult.astype(np.int32) + 15, head).astype(np.float32)
+    users = None if phone is None else (working & phone).sum(axis=0, dtype=np.int16)
+    return Household(size, wa, elderly, head, young, users)
 
 
 def age_bands(age: np.ndarray) -> np.ndarray:

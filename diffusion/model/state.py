@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from diffusion.model.people import households_of, working_users
+from diffusion.model.people import households_of
 
 
 @dataclass
@@ -56,10 +56,10 @@ class State:
     def set_households(self, idx: np.ndarray | None = None) -> None:
         """Recompute the household attributes that follow from the members (all households, or ``idx``)."""
         sel = slice(None) if idx is None else idx
-        h = households_of(self.age[:, sel])
+        h = households_of(self.age[:, sel], self.phone[:, sel])
         self.size[sel], self.working_age[sel], self.elderly_only[sel] = h.size, h.working_age, h.elderly_only
         self.head_age[sel], self.young_age[sel] = h.head_age, h.young_age
-        self.phone_users[sel] = working_users(self.age[:, sel], self.phone[:, sel])
+        self.phone_users[sel] = h.phone_users
 
 
 @dataclass
@@ -89,6 +89,20 @@ class MonthEffects:
 
 
 @dataclass
+class MemberChanges:
+    """The month's changes of members' smartphone use and of their being online (a smartphone of their own in a
+    household with internet), one entry per member that changed: household, slot, age, sex (female), and the
+    change of each count (+1, 0 or -1). Members under 15 are listed too; the outputs count people of 15 and over."""
+
+    household: np.ndarray
+    slot: np.ndarray
+    age: np.ndarray
+    female: np.ndarray
+    d_phone: np.ndarray
+    d_online: np.ndarray
+
+
+@dataclass
 class StepResult:
     """What changed in the month.
 
@@ -98,7 +112,7 @@ class StepResult:
             users may have changed.
         before, after: (4, len(touched)) product use of the touched households before / after the month.
         users_before, users_after: their working-age smartphone users before / after.
-        phones_before, phones_after: (SLOTS, len(touched)) which of their members use a smartphone before / after.
+        members: the members whose smartphone use or being online changed (None: not tracked).
     """
 
     adopted: dict[int, np.ndarray]
@@ -108,8 +122,7 @@ class StepResult:
     after: np.ndarray
     users_before: np.ndarray
     users_after: np.ndarray
-    phones_before: np.ndarray | None = None
-    phones_after: np.ndarray | None = None
+    members: MemberChanges | None = None
 
 
 def use_codes(adopted: np.ndarray) -> np.ndarray:
