@@ -226,8 +226,9 @@ def test_incremental_output_tables_equal_a_recount_after_many_months():
 
 def test_parked_chains_change_no_number(monkeypatch):
     """Chains of events that cannot happen (adopting a product in use, giving up one not in use, further members
-    where nobody could start) are parked; a restarted chain is brought forward over the parked months, so every
-    output must be what never parking gives: through Januaries, lapses and re-adoptions, history included."""
+    where nobody could start) are parked; a restarted chain is walked from the start of its epoch, so every output
+    must be what never parking gives: through Januaries, lapses, re-adoptions and a fibre rollout, history
+    included."""
     from diffusion.foundation.randomness import WakeChain
     from diffusion.model import engine
 
@@ -237,7 +238,8 @@ def test_parked_chains_change_no_number(monkeypatch):
     def run():
         for cache in (engine._STATES, engine._BUILDS):
             cache.clear()
-        m = AdoptionModel("commune", params=prm, start="2019-06", months=30, seed=12, agents=False)
+        m = AdoptionModel("commune", params=prm, start="2019-06", months=30, seed=12, agents=False,
+                          levers=[InfrastructureRollout(fibre=[["2020-06", 0.5], ["2021-03", 1.0]])])
         m.run()
         return m
 

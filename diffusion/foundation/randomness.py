@@ -197,9 +197,14 @@ class WakeChain:
     common random numbers across scenarios hold exactly. A month costs one comparison per household and
     the rest in proportion to the households whose trial succeeds.
 
+    The chain restarts at the start of every epoch of ``EPOCH_SUCCESSES / p`` months (at least a year): a gap
+    that would cross into the next epoch is replaced by the first gap of that epoch, drawn from its own start.
+    Months stay independent Bernoulli(p) trials (the gaps are memoryless), and a household's successes in an
+    epoch depend on that epoch alone, which is what makes parking cheap and exact:
+
     A household for which the event cannot happen (a product it already uses, for its adoption chain) can be
-    ``park``-ed: its successes are skipped without drawing the next one, which saves the work. ``unpark`` brings
-    the chain forward over the successes that fell in the parked months, so a chain's successes are the same
+    ``park``-ed: its successes are skipped without drawing the next one, which saves the work. ``unpark`` walks
+    the chain from the start of the current epoch to the current month, so a chain's successes are the same
     whether or not it was ever parked: parking changes no number.
 
     Args:
@@ -211,8 +216,12 @@ class WakeChain:
         run: for stacked runs, the run of each household (``RunLayout.run``).
     """
 
+    #: Expected successes per epoch of the largest bound (the epoch is this many months over p, and at least 12).
+    EPOCH_SUCCESSES = 6
+
     def __init__(self, streams: Streams, process: str, p, n: int, horizon: int, run: np.ndarray | None = None):
         self.streams, self.process, self.n, self.horizon = streams, process, n, int(horizon)
+        self._stream = f"wake.{process}"
         p = np.asarray(p, dtype=np.float64)
         self.p = float(p.max())
         if p.ndim:  # one bound per run, kept per household
@@ -221,25 +230,42 @@ class WakeChain:
         with np.errstate(divide="ignore"):
             self._log_q = np.log1p(-np.minimum(p, 1.0))
         self._interior = bool(np.all((p > 0) & (p < 1)))  # no bound of 0 or 1
+        #: months per epoch
+        self.epoch = int(max(12, np.ceil(self.EPOCH_SUCCESSES / self.p))) if self.p > 0 else self.horizon + 1
         # the smallest type that holds every month (a month's pass over all households reads this array)
         dtype = next(d for d in (np.uint8, np.int16, np.int32) if self.horizon + 1 <= np.iinfo(d).max)
         self.next = self._next(0, np.arange(n)).astype(dtype)
         #: households whose chain is parked (its successes are skipped until ``unpark``)
         self.parked = np.zeros(n, dtype=bool)
 
-    def _next(self, t, idx: np.ndarray) -> np.ndarray:
-        """The next month after t (a month, or one per household) at which each household's trial succeeds
-        (horizon + 1: not in the run)."""
-        if self.p <= 0 or idx.size == 0:
-            return np.full(idx.size, self.horizon + 1, dtype=np.int64)
-        u = self.streams.uniforms(f"wake.{self.process}", t, idx, self.n)
+    def _gap(self, t, idx: np.ndarray) -> np.ndarray:
+        """Months from month t (a success, or the start of an epoch) to the next success of households idx."""
+        u = self.streams.uniforms(self._stream, t, idx, self.n)
         log_q = self._log_q if self._log_q.ndim == 0 else self._log_q[idx]
         with np.errstate(divide="ignore", invalid="ignore"):
-            gap = 1.0 + np.floor(np.log1p(-u) / log_q)
+            gap = np.floor(np.log1p(-u) / log_q)
+        gap += 1.0
         if not self._interior:
             p = self._p if self._p.ndim == 0 else self._p[idx]
             gap = np.where(p >= 1, 1.0, np.where(p <= 0, self.horizon + 1, gap))
-        return np.minimum(t + gap, self.horizon + 1).astype(np.int64)
+        return gap.astype(np.int64)
+
+    def _next(self, t, idx: np.ndarray) -> np.ndarray:
+        """The next success after month t (a success, or the start of an epoch; one month, or one per household)
+        of each of households idx (horizon + 1: not in the run)."""
+        last = self.horizon + 1
+        if self.p <= 0 or idx.size == 0:
+            return np.full(idx.size, last, dtype=np.int64)
+        t = np.broadcast_to(np.asarray(t, dtype=np.int64), idx.shape)
+        nxt = t + self._gap(t, idx)
+        end = (t // self.epoch + 1) * self.epoch  # the last month of the epoch that follows month t
+        over = np.flatnonzero((nxt > end) & (end < last))
+        while over.size:  # the gap crosses into the next epoch: that epoch's first gap, from its start
+            start = end[over]
+            nxt[over] = start + self._gap(start, idx[over])
+            end[over] = start + self.epoch
+            over = over[(nxt[over] > end[over]) & (end[over] < last)]
+        return np.minimum(nxt, last)
 
     def park(self, idx: np.ndarray) -> None:
         """Skip the successes of households ``idx`` from now on."""
@@ -247,12 +273,12 @@ class WakeChain:
 
     def unpark(self, t: int, idx: np.ndarray) -> None:
         """Stop skipping, after month t, the successes of those of households ``idx`` that are parked: their
-        chains are brought forward over the successes up to month t (as if they had never been parked)."""
+        chains are walked from the start of the epoch of month t + 1 (as if they had never been parked)."""
         idx = idx[self.parked[idx]]
         if idx.size == 0:
             return
         self.parked[idx] = False
-        nxt = self.next[idx].astype(np.int64)
+        nxt = self._next((t // self.epoch) * self.epoch, idx)
         behind = np.flatnonzero(nxt <= t)
         while behind.size:
             nxt[behind] = self._next(nxt[behind], idx[behind])

@@ -150,32 +150,32 @@ class Dynamics:
     def settle(self, state: State, t: int) -> None:
         """Park, for every household, the chains whose events cannot happen now and restart the others (at
         creation, after the members change each January, and after hand edits of the state through
-        ``AdoptionModel.refresh``): a product's adoption and outreach chains while the household uses it, its churn
-        chain while it does not, and the further-member chain unless the household uses a smartphone and has a
-        member old enough without one. Parking changes no number (see ``WakeChain``); the month's changes park
+        ``AdoptionModel.refresh``): a product's adoption and outreach chains while the household uses it, its
+        churn chain while it does not, and the further-member chain unless the household uses a smartphone and has
+        a member old enough without one. Parking changes no number (see ``WakeChain``); the month's changes park
         and restart the chains of the households they touch (``_apply``)."""
         ids = np.arange(self.n)
         for k in self.active:
             self._park_products(k, t, ids, state.adopted[k])
-        self._park_members(state, t, ids)
+        if SMARTPHONE in self.active:
+            m = self._min_age_hh
+            old = state.age >= m
+            self._old = old.sum(axis=0, dtype=np.int16)
+            self._phones = (old & state.phone).sum(axis=0, dtype=np.int16)
+            self._park_members(state, t, ids)
 
     def _park_products(self, k: int, t: int, ids: np.ndarray, uses_k: np.ndarray) -> None:
         """Park or restart product k's chains of households ``ids`` by whether they use it (``uses_k``)."""
-        users, others = ids[uses_k], ids[~uses_k]
         for chain in (self.wake[k],) + ((self.outreach[k],) if k in self.outreach else ()):
-            chain.park(users)
-            chain.unpark(t, others)
+            chain.park(ids[uses_k])
+            chain.unpark(t, ids[~uses_k])
         if k in self.churn_wake:
-            self.churn_wake[k].park(others)
-            self.churn_wake[k].unpark(t, users)
+            self.churn_wake[k].park(ids[~uses_k])
+            self.churn_wake[k].unpark(t, ids[uses_k])
 
     def _park_members(self, state: State, t: int, ids: np.ndarray) -> None:
         """Park or restart the further-member chains of households ``ids`` (see ``settle``)."""
-        if SMARTPHONE not in self.active:
-            return
-        m = self._min_age_hh
-        able = could_start(state.age[:, ids], state.phone[:, ids], m if np.ndim(m) == 0 else m[ids]).any(axis=0)
-        on = able & state.adopted[SMARTPHONE, ids]
+        on = (self._old[ids] > self._phones[ids]) & state.adopted[SMARTPHONE, ids]
         self.member_wake.park(ids[~on])
         self.member_wake.unpark(t, ids[on])
 
@@ -361,6 +361,7 @@ class Dynamics:
         first = _NONE
         if SMARTPHONE in self.active:
             state.phone[slots, grow] = True
+            self._phones[grow] += 1  # (a new user is old enough: ``could_start``)
             age = state.age[slots, grow]
             state.phone_users[grow] += ((age >= 15) & (age < 65)).astype(np.int16)
             if self._grows:
@@ -377,6 +378,8 @@ class Dynamics:
             state.phone[first, new] = True
             age = state.age[first, new]
             state.phone_users[new] = ((age >= 15) & (age < 65)).astype(np.int16)
+            m = self._min_age_hh
+            self._phones[new] = age >= (m if np.ndim(m) == 0 else m[new])  # (the first user may be younger)
         # giving up a product another needs may take that one away too (a household listed twice is harmless)
         broken = [ids for k, ids in lapsed.items() if k in NEEDED and ids.size]
         if broken:
@@ -387,7 +390,9 @@ class Dynamics:
             ch = np.flatnonzero(changed[k])
             if ch.size:
                 self._park_products(k, t, touched[ch], after[k, ch])
-        self._park_members(state, t, np.concatenate([starters, cleared]))
+        if SMARTPHONE in self.active:
+            self._phones[cleared] = 0
+            self._park_members(state, t, np.concatenate([starters, cleared]))
         members = _member_changes(state, touched, before, after, (starters, np.concatenate([slots, first]),
                                                                    starters_online),
                                   (cleared, cleared_phones, cleared_online))
