@@ -116,3 +116,12 @@ def test_batches_of_lever_specifications_share_bindings_without_sharing_state():
             alone.run()
             for k in ("share_internet", "share_smartphone", "cum_cost_total", "cum_cost.subsidy", "support.paid_vnd"):
                 assert engine.outputs[k][i] == alone.outputs[k], (k, i)
+
+
+def test_stacked_runs_equal_runs_alone_across_epochs(monkeypatch):
+    """A chain's epochs (``WakeChain.epoch``) come from each run's own bound, never from the runs stacked with it:
+    with short epochs the window crosses epoch starts at different months in different runs."""
+    from diffusion.foundation.randomness import WakeChain
+
+    monkeypatch.setattr(WakeChain, "EPOCH_SUCCESSES", 1)
+    _compare("thon_dong", 3, 18)

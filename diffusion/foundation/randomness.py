@@ -230,13 +230,19 @@ class WakeChain:
         with np.errstate(divide="ignore"):
             self._log_q = np.log1p(-np.minimum(p, 1.0))
         self._interior = bool(np.all((p > 0) & (p < 1)))  # no bound of 0 or 1
-        #: months per epoch
-        self.epoch = int(max(12, np.ceil(self.EPOCH_SUCCESSES / self.p))) if self.p > 0 else self.horizon + 1
+        #: months per epoch (per household for stacked runs: each run's from its own bound, so a run's numbers
+        #: never depend on the runs stacked with it)
+        with np.errstate(divide="ignore"):
+            epoch = np.where(p > 0, np.maximum(12, np.ceil(self.EPOCH_SUCCESSES / p)), self.horizon + 1)
+        self.epoch = int(epoch) if epoch.ndim == 0 else epoch.astype(np.int64)
         # the smallest type that holds every month (a month's pass over all households reads this array)
         dtype = next(d for d in (np.uint8, np.int16, np.int32) if self.horizon + 1 <= np.iinfo(d).max)
         self.next = self._next(0, np.arange(n)).astype(dtype)
         #: households whose chain is parked (its successes are skipped until ``unpark``)
         self.parked = np.zeros(n, dtype=bool)
+
+    def _epoch_of(self, idx: np.ndarray):
+        return self.epoch if np.ndim(self.epoch) == 0 else self.epoch[idx]
 
     def _gap(self, t, idx: np.ndarray) -> np.ndarray:
         """Months from month t (a success, or the start of an epoch) to the next success of households idx."""
@@ -257,13 +263,14 @@ class WakeChain:
         if self.p <= 0 or idx.size == 0:
             return np.full(idx.size, last, dtype=np.int64)
         t = np.broadcast_to(np.asarray(t, dtype=np.int64), idx.shape)
+        epoch = self._epoch_of(idx)
         nxt = t + self._gap(t, idx)
-        end = (t // self.epoch + 1) * self.epoch  # the last month of the epoch that follows month t
+        end = (t // epoch + 1) * epoch  # the last month of the epoch that follows month t
         over = np.flatnonzero((nxt > end) & (end < last))
         while over.size:  # the gap crosses into the next epoch: that epoch's first gap, from its start
             start = end[over]
             nxt[over] = start + self._gap(start, idx[over])
-            end[over] = start + self.epoch
+            end[over] = start + (epoch if np.ndim(epoch) == 0 else epoch[over])
             over = over[(nxt[over] > end[over]) & (end[over] < last)]
         return np.minimum(nxt, last)
 
@@ -278,7 +285,8 @@ class WakeChain:
         if idx.size == 0:
             return
         self.parked[idx] = False
-        nxt = self._next((t // self.epoch) * self.epoch, idx)
+        epoch = self._epoch_of(idx)
+        nxt = self._next((t // epoch) * epoch, idx)
         behind = np.flatnonzero(nxt <= t)
         while behind.size:
             nxt[behind] = self._next(nxt[behind], idx[behind])
