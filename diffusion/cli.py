@@ -1,22 +1,26 @@
 """The ``diffusion`` command.
 
-    diffusion run CONFIG [--out DIR] [--workers N] [--scheduler ADDRESS] [--fresh] [-v|-q]
+    diffusion run CONFIG [--out DIR] [--workers N] [--scheduler ADDRESS] [--fresh] [--repair] [-v|-q]
     diffusion check CONFIG [-v|-q]
     diffusion check --reference [FILE]
     diffusion calibrate CONFIG [--out DIR] [--workers N] [--scheduler ADDRESS] [--fresh] [-q]
     diffusion sensitivity CONFIG [--out DIR] [--workers N] [--scheduler ADDRESS] [--fresh] [-q]
+    diffusion optimise CONFIG [--out DIR] [--workers N] [--scheduler ADDRESS] [--fresh] [-q]
     diffusion report RESULTS_DIR [--language en|vi] [-q]
     diffusion app [--host 127.0.0.1] [--port N] [--place thon_dong]
 
-Exit codes: 0 everything ran; 1 some runs failed (the others are kept) or the report could not be
-written; 2 a bad config or bad usage (nothing was run). ``report`` and ``app`` have their own parsers
-(see ``DELEGATED``).
+Exit codes: 0 everything ran; 1 some runs failed (the others are kept), the report could not be
+written or the results folder could not be used; 2 a bad config or bad usage (nothing was run); 128 + the
+signal after an interruption (130 Ctrl-C, 143 SIGTERM; finished tasks are kept). ``report`` and ``app`` have
+their own parsers (see ``DELEGATED``).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -24,15 +28,18 @@ from pathlib import Path
 import pandas as pd
 
 from diffusion.analyses.calibration import calibrate, validate_calibration
+from diffusion.analyses.decision import run_optimisation, validate_optimisation
 from diffusion.analyses.experiment import run_experiment
 from diffusion.analyses.sensitivity import run_sensitivity, validate_sensitivity
 from diffusion.experiments.config import ExperimentConfig, config_warnings, load_config
 from diffusion.experiments.plan import make_plan
 from diffusion.experiments.reference import reference_markdown
+from diffusion.experiments.store import ResultStore, mark_interrupted
 from diffusion.foundation.errors import ConfigError, DiffusionError
 from diffusion.foundation.version import __version__
 from diffusion.presentation.app import app_main
 from diffusion.presentation.charts import chart_names, check_outputs, render_charts
+from diffusion.presentation.decision_report import write_decision_report
 from diffusion.presentation.report import report_main, write_report
 
 log = logging.getLogger("diffusion")
@@ -81,6 +88,8 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run an experiment config", description="Run every scenario, replicate and "
                        "design point of CONFIG and write results/<experiment>/ (resuming finished work).")
     _execution_arguments(p, "", "results/<experiment name>")
+    p.add_argument("--repair", action="store_true", help="rebuild an unreadable manifest.json from the task results "
+                   "in the folder's parts/ (parts that do not match this config's tasks are rerun), then resume")
     p.set_defaults(handler=_run)
 
 
@@ -138,8 +147,55 @@ def _print_indices(res) -> None:
           f"results in {res.out_dir}")
 
 
+def _repair(args: argparse.Namespace, cfg: ExperimentConfig, kind: str = "run") -> None:
+    """--repair: rebuild an unreadable manifest from the parts that hold exactly their task's runs."""
+    if not getattr(args, "repair", False):
+        return
+    out = Path(args.out) if args.out is not None else Path("results") / cfg.name
+    plan = make_plan(cfg)
+    kept = ResultStore(out).repair(kind, cfg.sha256, plan.tasks, _part_matches)
+    log.info("repair: %d of %d task results in %s kept", kept, len(plan.tasks), out / "parts")
+
+
+def _part_matches(task, result) -> bool:
+    """Whether a part on disk holds exactly the runs of ``task`` (its keys), for every month."""
+    t = result.table
+    keys = ["scenario", "replicate", "design_point"]
+    if not set(keys) <= set(t.columns):
+        return False
+    want = {(r.scenario, r.replicate, r.design_point) for r in task.runs}
+    got = set(map(tuple, t[keys].drop_duplicates().itertuples(index=False, name=None)))
+    months = t.groupby(keys).size()
+    return got == want and months.nunique() == 1
+
+
+def _add_optimise(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("optimise", help="lever portfolios under a budget and uncertainty: a config's [optimisation]",
+                       description="Search the [optimisation] decisions of CONFIG (NSGA-II), check the Pareto mixes "
+                       "and named policies over posterior draws, find where the answer fails (PRIM), and write "
+                       "results/<experiment>/optimisation/ and decision.md (resuming the search).")
+    _execution_arguments(p, " with an [optimisation] table", "results/<experiment name>")
+    p.set_defaults(handler=_optimise)
+
+
+def _optimise(args: argparse.Namespace) -> int:
+    res = run_optimisation(_load(args.config), args.out, workers=args.workers, scheduler=args.scheduler,
+                           fresh=args.fresh, quiet=args.quiet)
+    try:
+        md, _ = write_decision_report(res.out_dir, quiet=args.quiet)
+    except Exception as e:  # noqa: BLE001 - as in _report: the tables are kept
+        log.error("the decision report could not be written: %s: %s", type(e).__name__, e)
+        return EXIT_FAILED
+    if not args.quiet:
+        n = res.search.evaluations if res.search else 0
+        print(f"{n} mixes searched in {res.seconds:.1f} s; results in {res.folder}; the answer in {md}")
+    return EXIT_OK
+
+
 def _run(args: argparse.Namespace) -> int:
-    outcome = run_experiment(_load(args.config), out=args.out, workers=args.workers, scheduler=args.scheduler,
+    cfg = _load(args.config)
+    _repair(args, cfg)
+    outcome = run_experiment(cfg, out=args.out, workers=args.workers, scheduler=args.scheduler,
                              fresh=args.fresh, quiet=args.quiet)  # (a ConfigError is reported by main)
     m = outcome.manifest
     if outcome.skipped_tasks:
@@ -243,12 +299,19 @@ def _check_analyses(cfg: ExperimentConfig) -> list[str]:
     if cfg.data.get("calibration") is not None:
         validate_calibration(cfg)
         notes.append("[calibration]: ok.")
+    if cfg.data.get("optimisation") is not None:
+        validate_optimisation(cfg)
+        notes.append("[optimisation]: ok.")
     return notes
 
 
 # ------------------------------------------------------- delegated commands
 def _report_main(argv: list[str]) -> int:
-    return report_main(argv)
+    try:
+        return report_main(argv)
+    except DiffusionError as e:  # a damaged manifest or table: one line, no traceback
+        print(f"diffusion report: {e}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 def _app_main(argv: list[str]) -> int:
@@ -269,7 +332,7 @@ def _add_delegated(sub: argparse._SubParsersAction) -> None:
 
 #: Subcommands: each adds its parser.
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
-    _add_run, _add_calibrate, _add_sensitivity, _add_check, _add_delegated,
+    _add_run, _add_calibrate, _add_sensitivity, _add_optimise, _add_check, _add_delegated,
 ]
 
 
@@ -287,8 +350,39 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Interrupted(KeyboardInterrupt):
+    """A termination signal (SIGTERM, SIGHUP), handled like Ctrl-C."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_interrupted(signum: int, _frame) -> None:
+    raise Interrupted(signum)
+
+
+@contextlib.contextmanager
+def _signals_interrupt():
+    """SIGTERM (and SIGHUP) raise ``Interrupted`` while a command runs, as Ctrl-C raises KeyboardInterrupt;
+    the previous handlers come back afterwards (the command may run inside another program, e.g. tests)."""
+    wanted = [getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n)]
+    old = {}
+    try:
+        for sig in wanted:
+            old[sig] = signal.signal(sig, _raise_interrupted)
+    except ValueError:  # not the main thread: signals stay as they are
+        pass
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``diffusion`` command; returns the exit code."""
+    """Entry point of the ``diffusion`` command; returns the exit code (128 + the signal's number after an
+    interruption: 130 for Ctrl-C, 143 for SIGTERM)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in DELEGATED:
         return DELEGATED[argv[0]][1](argv[1:])
@@ -296,11 +390,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _setup_logging(args)
     try:
-        return args.handler(args)
-    except KeyboardInterrupt:
-        log.error("interrupted; finished tasks are kept, rerun the same command to resume")
-        return 130
+        with _signals_interrupt():
+            return args.handler(args)
+    except KeyboardInterrupt as e:
+        mark_interrupted()
+        what = "terminated" if isinstance(e, Interrupted) else "interrupted"
+        log.error("%s; finished tasks are kept, rerun the same command to resume", what)
+        return 128 + (e.signum if isinstance(e, Interrupted) else signal.SIGINT)
     except DiffusionError as e:
+        mark_interrupted("failed")
         log.error("%s", e)
         return EXIT_USAGE if isinstance(e, ConfigError) else EXIT_FAILED
 

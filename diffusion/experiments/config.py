@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,7 @@ from diffusion.foundation.errors import ConfigError, ParameterError
 from diffusion.foundation.sources import Place, make_place, places
 from diffusion.foundation.text import did_you_mean, key_path, nfc, show
 from diffusion.model.outputs import metric_names
+from diffusion.model.params import ModelParams
 from diffusion.model.world import HISTORY_START
 
 
@@ -180,7 +182,38 @@ def load_config_text(
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(source, f"is not valid TOML: {e}") from None
+    except RecursionError:
+        raise ConfigError(source, f"is not a config: its tables or lists are nested more than {MAX_DEPTH} levels "
+                          "deep") from None
     return load_config_data(data, source=source, base_dir=base_dir, text=text, build=build)
+
+
+#: Deepest nesting of tables and lists a config may have (a real config has 4 or 5 levels).
+MAX_DEPTH = 32
+
+
+def _check_shape(data: dict[str, Any], source: str) -> None:
+    """Refuse nesting deeper than MAX_DEPTH, and keys that are one name written in two Unicode forms (composed
+    and decomposed "thôn_đông" look the same but would silently merge into one); walked without recursion."""
+    problems: list[Problem] = []
+    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
+    while stack:
+        obj, path, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ConfigError(source, [(path, f"is nested more than {MAX_DEPTH} levels deep: not allowed")])
+        if isinstance(obj, dict):
+            seen: dict[str, str] = {}
+            for key, value in obj.items():
+                norm = unicodedata.normalize("NFC", key) if isinstance(key, str) else key
+                sub = f"{path}.{key_path(norm)}" if path else key_path(norm)
+                if norm in seen:
+                    problems.append((sub, (f"the key {norm!r} is given twice, written in two Unicode forms "
+                                     "(composed and decomposed characters look the same): keep one of them")))
+                seen[norm] = key
+                stack.append((value, sub, depth + 1))
+        elif isinstance(obj, list):
+            stack.extend((v, f"{path}[{i}]", depth + 1) for i, v in enumerate(obj))
+    raise_problems(source, sorted(set(problems)))
 
 
 def load_config_data(
@@ -194,6 +227,7 @@ def load_config_data(
     """Validate parsed TOML (a dict of tables); see :func:`load_config`."""
     if not isinstance(data, dict):
         raise ConfigError(source, "must be a TOML document of tables")
+    _check_shape(data, source)
     data = nfc(data)
     base = Path(base_dir) if base_dir is not None else Path.cwd()
     sections = validate_table(ConfigFile, data, (), source)
@@ -353,6 +387,7 @@ def config_warnings(cfg: ExperimentConfig) -> list[str]:
     out = [f"places.{key_path(k)}.source is missing: say where the numbers of {p.name} come from (a survey, census "
            "or commune report, with its web address); it is kept with the config in the results' manifest.json"
            for k, p in cfg.places.items() if not p.basis.strip()]
+    out += _degree_warnings(cfg)
     shares = _initial_shares(cfg)
     start = cfg.experiment.start
     if shares and start != HISTORY_START:
@@ -365,6 +400,22 @@ def config_warnings(cfg: ExperimentConfig) -> list[str]:
             out.append(f"{path} = {value:g} is implausible for January 2008, when every run's history starts: {why}; "
                        f"use at most {limit:g} (the model default is 0)")
     return out
+
+
+def _degree_warnings(cfg: ExperimentConfig) -> list[str]:
+    """A small-world network cannot give a household more ties than its hamlet has other households: say so
+    rather than let the network be capped silently."""
+    pl = cfg.place
+    per_hamlet = pl.households / max(pl.hamlets, 1) * (cfg.population.scale if pl.hamlets == 1 else 1.0)
+    out = []
+    for scn in cfg.scenarios.values():
+        degree = scn.params.get("mean_degree", ModelParams.mean_degree)
+        if scn.params.get("network", "small_world") == "small_world" and degree >= per_hamlet:
+            path = scn.origins.get("mean_degree", "model.mean_degree")
+            out.append(f"{path} = {degree} is not below the households of a hamlet of {pl.name} (about "
+                       f"{per_hamlet:,.0f}): every household is tied to every other of its hamlet (the network is "
+                       "capped there)")
+    return list(dict.fromkeys(out))
 
 
 def _initial_shares(cfg: ExperimentConfig) -> dict[str, tuple[str, float]]:

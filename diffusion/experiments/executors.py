@@ -20,23 +20,54 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import re
+import threading
+import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    BrokenExecutor,
+    CancelledError,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    wait,
+)
 from dataclasses import dataclass
 from typing import Any
 
 from diffusion.experiments.evaluation import Task, TaskResult, evaluate_task
+from diffusion.foundation.errors import ExecutionError
 
 log = logging.getLogger(__name__)
 
 
 # ================================================================ executors
+#: How often (seconds) a worker process checks that the process that started it is still alive.
+PARENT_POLL = 0.5
+
+
+def _watch_parent(parent: int) -> None:
+    """Worker initializer: exit as soon as the parent process dies (SIGKILL, a crash), so that no worker is
+    left running under PID 1 holding memory and the parent's output pipe (``diffusion run | tee log``)."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_POLL)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="diffusion-parent-watch", daemon=True).start()
+
+
 def process_pool(workers: int) -> Callable[[], Executor]:
-    """A factory of local process pools of ``workers`` processes with the "spawn" start method."""
+    """A factory of local process pools of ``workers`` processes with the "spawn" start method; each worker
+    exits when this process dies (``_watch_parent``)."""
     ctx = multiprocessing.get_context("spawn")
-    return lambda: ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+    return lambda: ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_watch_parent,
+                                       initargs=(os.getpid(),))
 
 
 def _warm() -> bool:
@@ -77,9 +108,18 @@ class InProcessExecutor(Executor):
         return fut
 
 
+#: Seconds to wait for a Dask scheduler before saying it cannot be reached.
+DASK_CONNECT_TIMEOUT = 10
+_ADDRESS = re.compile(r"^(tcp|tls|ws|wss|inproc|ucx)://[^\s/:]+(:\d{1,5})?/?$")
+
+
 @dataclass
 class DaskConnection:
-    """A Dask distributed client and an executor factory over it; ``close()`` when done."""
+    """A Dask distributed client and an executor factory over it; ``close()`` when done.
+
+    Raises:
+        ExecutionError: a malformed address, or no scheduler answers there within DASK_CONNECT_TIMEOUT seconds.
+    """
 
     address: str
     client: Any = None
@@ -87,7 +127,18 @@ class DaskConnection:
     def __post_init__(self):
         from dask.distributed import Client
 
-        self.client = Client(self.address)
+        if not log.isEnabledFor(logging.DEBUG):  # Dask logs a lost scheduler as tracebacks; we say it in one line
+            for name in [n for n in logging.root.manager.loggerDict if n.split(".")[0] == "distributed"]:
+                logging.getLogger(name).setLevel(logging.CRITICAL)
+        if not isinstance(self.address, str) or not _ADDRESS.match(self.address.strip()):
+            raise ExecutionError(f"--scheduler {self.address!r} is not a Dask scheduler address: write it "
+                                 "tcp://HOST:PORT, e.g. tcp://127.0.0.1:8786; nothing was run")
+        try:
+            self.client = Client(self.address.strip(), timeout=DASK_CONNECT_TIMEOUT)
+        except (OSError, TimeoutError, ValueError) as e:
+            cause = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise ExecutionError(f"the Dask scheduler at {self.address} cannot be reached ({cause}); is it running? "
+                                 "nothing was run; finished tasks in the results folder are kept") from None
 
     def factory(self) -> Callable[[], Executor]:
         return lambda: self.client.get_executor(pure=False)
@@ -171,6 +222,7 @@ class _Loop:
         self.charges: dict[str, int] = {}
         self.suspects: set[str] = set()
         self.failures: list[Failure] = []
+        self.done_count = 0
         self.pool = factory()
 
     def submit(self, task: Task) -> None:
@@ -199,6 +251,7 @@ class _Loop:
             queue.append(task)
 
     def finished(self, task: Task, result: TaskResult) -> None:
+        self.done_count += 1
         self.suspects.discard(task.id)
         self.on_result(task, result)
         if self.on_progress:
@@ -218,7 +271,12 @@ class _Loop:
         broken = False
         for fut in done:
             task = self.inflight.pop(fut)
-            exc = fut.exception()
+            try:
+                exc = fut.exception()
+            except CancelledError:  # not by us: the executor went away (a Dask scheduler that died)
+                raise ExecutionError(f"task {task.id} was cancelled by the executor: its scheduler or cluster went "
+                                     f"away; the {self.done_count} task(s) finished are kept; rerun the same "
+                                     "command to resume") from None
             if exc is None:
                 self.finished(task, fut.result())
             elif isinstance(exc, BrokenExecutor):
@@ -295,6 +353,14 @@ def execute(
 
 
 def _shutdown(pool: Executor, cancel: bool = False) -> None:
+    """Shut an executor down; with ``cancel`` (an interruption) local workers are stopped at once rather than
+    left to finish the task they hold (whose result would be lost anyway)."""
+    if cancel and isinstance(pool, ProcessPoolExecutor):
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+            try:
+                proc.terminate()
+            except Exception:  # noqa: BLE001 - already gone
+                log.debug("worker terminate failed", exc_info=True)
     try:
         try:
             pool.shutdown(wait=not cancel, cancel_futures=True)

@@ -31,6 +31,15 @@ _ALLOWED: dict[str, str] = {
 }
 
 
+#: pydantic's bound errors: type -> (its context key, words).
+_BOUNDS: dict[str, tuple[str, str]] = {
+    "less_than_equal": ("le", "a plausible value of at most"),
+    "greater_than_equal": ("ge", "a value of at least"),
+    "less_than": ("lt", "a value below"),
+    "greater_than": ("gt", "a value above"),
+}
+
+
 def join_path(loc: tuple[Any, ...]) -> str:
     """A pydantic error location as a dotted config path: ("levers", "team", "visits") -> levers.team.visits."""
     out = ""
@@ -71,6 +80,10 @@ def _messages(exc: ValidationError, model: type[BaseModel], data: Any,
         elif t == "literal_error":
             expected = re.findall(r"'([^']*)'", str(err.get("ctx", {}).get("expected", "")))
             text = f"{show(inp)} is not allowed: one of {', '.join(map(repr, expected))}{did_you_mean(inp, expected)}"
+        elif t in _BOUNDS:
+            bound = err.get("ctx", {}).get(_BOUNDS[t][0])
+            text = f"{show(inp)} is not allowed: {_BOUNDS[t][1]} {bound:g}" if isinstance(bound, int | float) else (
+                f"{show(inp)} is not allowed: {err['msg'].lower()}")
         else:
             allowed = _ALLOWED.get(t)
             if allowed is None:

@@ -33,7 +33,9 @@ def _type_text(tp: Any) -> str:
         if t is type(None):
             continue
         origin = typing.get_origin(t)
-        if origin is Literal:
+        if origin is typing.Annotated:
+            parts.append(_type_text(typing.get_args(t)[0]))
+        elif origin is Literal:
             parts.append(" \\| ".join(f"`{a!r}`" for a in typing.get_args(t)))
         elif origin is list:
             parts.append(f"list of {_type_text(typing.get_args(t)[0])}")
@@ -49,6 +51,18 @@ def _type_text(tp: Any) -> str:
         else:
             parts.append(str(t))
     return " or ".join(parts) or "any"
+
+
+def _range_text(f: Any) -> str:
+    """" from lo to hi" for a key with a range: a lever setting's plausible range (``schema.SETTING_RANGES``), a
+    model parameter's (``params.PLAUSIBLE``), a bounded number; else ""."""
+    metas = list(f.metadata) + [m for t in unwrap(f.annotation) for m in getattr(t, "__metadata__", ())]
+    metas += [m for x in metas for m in getattr(x, "metadata", ())]
+    lo = next((m.ge for m in metas if getattr(m, "ge", None) is not None), None)
+    hi = next((m.le for m in metas if getattr(m, "le", None) is not None), None)
+    if isinstance(f.json_schema_extra, dict) and "range" in f.json_schema_extra:  # model parameters
+        lo, hi = f.json_schema_extra["range"]
+    return f" from {lo:g} to {hi:g}" if lo is not None and hi is not None else ""
 
 
 def _default_text(f: Any, defaults: dict[str, Any] | None = None, name: str = "") -> str:
@@ -68,7 +82,8 @@ def _table(model: type[BaseModel], defaults: dict[str, Any] | None = None, skip:
             continue
         key = f.alias or name
         desc = (f.description or "").replace("|", "\\|").replace("\n", " ")
-        lines.append(f"| `{key}` | {_type_text(f.annotation)} | {_default_text(f, defaults, name)} | {desc} |")
+        lines.append(f"| `{key}` | {_type_text(f.annotation)}{_range_text(f)} | {_default_text(f, defaults, name)} | "
+                     f"{desc} |")
     return lines
 
 

@@ -21,15 +21,16 @@ from diffusion.foundation.calendar import parse_month
 from diffusion.foundation.errors import ParameterError
 from diffusion.foundation.sources import places
 from diffusion.model.levers import ELIGIBILITY, LEVER_TYPES, TARGETING
-from diffusion.model.params import MECHANISMS, NETWORKS, ModelParams, ProductParams
+from diffusion.model.params import MAX_HOUSEHOLDS as MODEL_MAX_HOUSEHOLDS
+from diffusion.model.params import MECHANISMS, NETWORKS, PLAUSIBLE, ModelParams, ProductParams
 from diffusion.model.products import INDICATORS, PRODUCTS
 from diffusion.model.world import AREAS, HISTORY_START, check_start
 
 #: Metrics summarised when ``[outputs] metrics`` is not given.
 DEFAULT_METRICS: tuple[str, ...] = tuple(f"share_{k}" for k in INDICATORS) + ("share_working_age_smartphone",)
 SAMPLERS: tuple[str, ...] = ("full_factorial", "lhs")
-#: Largest population a config may ask for (households x scale), to keep a typo from filling memory.
-MAX_HOUSEHOLDS = 5_000_000
+#: Largest population a config may ask for (households x scale), to keep a typo from filling memory (the model's).
+MAX_HOUSEHOLDS = MODEL_MAX_HOUSEHOLDS
 #: Name of the single scenario of a config without [scenarios].
 DEFAULT_SCENARIO = "baseline"
 
@@ -72,6 +73,8 @@ class ExperimentSection(StrictModel):
         max_length=100,
     )
     description: str = Field("", description="What question the experiment answers (free text; diacritics welcome).")
+    description_vi: str = Field("", description="The question in Vietnamese, for the Vietnamese report "
+                                "([outputs] language = \"vi\"; default: the description).")
     start: str = Field(
         "2021-01",
         description=f'First simulated month, "YYYY-MM": from {HISTORY_START} to the last month of the dated tables '
@@ -188,11 +191,18 @@ def _model_field_type(name: str, hint: Any) -> Any:
     return hint
 
 
+def _plausible(name: str) -> dict[str, Any] | None:
+    """A model parameter's plausible range for the reference page (``params.PLAUSIBLE``, parameters.csv; the
+    model checks it, in its own words)."""
+    return {"range": list(PLAUSIBLE[name][:2])} if name in PLAUSIBLE else None
+
+
 def _build_product_section() -> type[BaseModel]:
     docs = _attribute_docs(ProductParams)
     hints = typing.get_type_hints(ProductParams)
-    fdefs = {
-        f.name: (hints[f.name] | None, Field(None, description=docs.get(f.name, "")))
+    fdefs = {  # (the plausible ranges are the same for every product)
+        f.name: (hints[f.name] | None, Field(None, description=docs.get(f.name, ""),
+                                             json_schema_extra=_plausible(f"{PRODUCTS[0]}.{f.name}")))
         for f in dc_fields(ProductParams)
     }
     return create_model("ProductSection", __base__=StrictModel, __doc__="Parameters of one product.", **fdefs)
@@ -220,7 +230,8 @@ def _build_model_section() -> type[BaseModel]:
             )
             continue
         typ = _model_field_type(f.name, hints[f.name])
-        fdefs[f.name] = (typ | None, Field(None, description=docs.get(f.name, "")))
+        fdefs[f.name] = (typ | None, Field(None, description=docs.get(f.name, ""),
+                                           json_schema_extra=_plausible(f.name)))
     return create_model(
         "ModelSection",
         __base__=StrictModel,
@@ -235,7 +246,10 @@ ModelSection = _build_model_section()
 class ScenarioSection(StrictModel):
     """A named variant: overrides of lever settings and model parameters."""
 
+    label: str = Field("", max_length=80, description="The scenario's name in the report (default: its key).")
+    label_vi: str = Field("", max_length=80, description="Its name in the Vietnamese report (default: label).")
     description: str = Field("", description="What the scenario represents.")
+    description_vi: str = Field("", description="Its description in the Vietnamese report (default: description).")
     reference: bool = Field(
         False, description="The scenario the others are compared with (common random numbers); at most one."
     )
@@ -281,6 +295,12 @@ class OutputsSection(StrictModel):
         None,
         description="Monthly metrics summarised in summary.csv (default: " + ", ".join(DEFAULT_METRICS) + ").",
     )
+    compare: list[list[str]] | None = Field(
+        None,
+        description='Pairs of scenarios compared besides each scenario against the reference, paired on replicates '
+        '(common random numbers): [["vnd_1m", "vnd_500k"]] gives the differences, additional households and cost per '
+        'additional household of vnd_1m against vnd_500k in summary.csv (its reference column names vnd_500k).',
+    )
     near_target: float = Field(
         0.99, gt=0, le=1,
         description="Near-target level, a share in (0, 1]: summary.csv and the report give the month each Resolution "
@@ -314,6 +334,11 @@ class ConfigFile(StrictModel):
         description="Sensitivity analysis (Sobol or Morris with SALib) run by `diffusion sensitivity`; checked by "
         "`diffusion check` (see docs/sensitivity.md for its keys).",
     )
+    optimisation: dict[str, Any] | None = Field(
+        None,
+        description="Lever portfolios under a budget and under uncertainty (NSGA-II with pymoo, robustness over "
+        "posterior draws, PRIM) run by `diffusion optimise`; checked by `diffusion check` (see docs/decision.md).",
+    )
 
 
 # ---------------------------------------------------------------- lever schemas
@@ -324,6 +349,30 @@ _SETTING_TYPES: dict[str, Any] = {
     "mobile": dict[str, str] | list[list[str | float]] | None,
     "targeting": Literal[TARGETING],  # type: ignore[valid-type]
 }
+
+
+#: Plausible ranges of numeric lever settings (by name, for every lever that has them): a config outside is an
+#: error at `diffusion check` (money in VND; a typo such as 1e308 would make every cost infinite).
+SETTING_RANGES: dict[str, tuple[float, float]] = {
+    "amount_vnd": (0, 1e8), "install_subsidy_vnd": (0, 1e8), "monthly_discount_vnd": (0, 1e7),
+    "budget_vnd": (0, 1e15), "allowance_vnd": (0, 1e8), "cost_per_hamlet_vnd": (0, 1e12),
+    "setup_cost_vnd": (0, 1e11), "monthly_cost_vnd": (0, 1e9), "teams_per_hamlet": (0, 100),
+    "members_per_team": (0, 100), "visits_per_member": (0, 1000), "revisit_months": (0, 1200),
+    "discount_months": (0, 1200),
+}
+
+
+def _ranged(name: str, typ: Any) -> Any:
+    """A lever setting's type, bounded by its plausible range (``SETTING_RANGES``) when it has one."""
+    if name not in SETTING_RANGES:
+        return typ
+    lo, hi = SETTING_RANGES[name]
+    union = typing.get_origin(typ) in (typing.Union, types.UnionType)
+    members = [t for t in (typing.get_args(typ) if union else (typ,)) if t is not type(None)]
+    if len(members) != 1 or members[0] not in (int, float):
+        return typ
+    ranged = typing.Annotated[members[0], Field(ge=lo, le=hi)]
+    return ranged | None if union else ranged
 
 
 def _setting_doc(kind: str, name: str) -> str:
@@ -363,7 +412,8 @@ def _lever_model(kind: str, partial: bool) -> type[BaseModel]:
         "kind": (Literal[kind] | None if partial else Literal[kind], Field(None if partial else ...,
                                                                          description=_setting_doc(kind, "kind")))
     }
-    for name, (typ, default) in lever_settings(kind).items():
+    for name, (raw, default) in lever_settings(kind).items():
+        typ = _ranged(name, raw)
         d = None if partial else default
         t = typ | None if partial else typ
         fdefs[name] = (t, Field(d, description=_setting_doc(kind, name)))

@@ -110,3 +110,35 @@ class ConfigError(DiffusionError, ValueError):
     def paths(self) -> list[str]:
         """The dotted field paths of the problems."""
         return [p for p, _ in self.problems]
+
+
+class ResultsError(DiffusionError, OSError):
+    """A results folder, or a file in it, cannot be read or written.
+
+    The message is one line naming the path and the cause, and what to do (``hint``).
+
+    Args:
+        path: the file or folder.
+        cause: what is wrong, in words ("is not a Parquet file", "permission denied").
+        hint: what to do about it (optional).
+    """
+
+    def __init__(self, path: object, cause: str, hint: str = ""):
+        self.path = str(path)
+        self.cause = cause
+        self.hint = hint
+        super().__init__(f"{self.path}: {cause}" + (f"; {hint}" if hint else ""))
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+class ExecutionError(DiffusionError):
+    """Where the tasks run cannot be used, or went away during the run (a Dask scheduler that cannot be
+    reached, a malformed address, a cluster that died). The message is one line saying what happened and
+    that finished tasks are kept."""
+
+
+def os_cause(err: OSError) -> str:
+    """An OSError's cause in words ("No space left on device", "Permission denied")."""
+    return err.strerror or str(err) or type(err).__name__

@@ -23,14 +23,15 @@ import numpy as np
 import pandas as pd
 
 from diffusion.foundation.calendar import Calendar
-from diffusion.foundation.errors import ParameterError, check_choice
+from diffusion.foundation.errors import ParameterError, check_choice, check_positive
 from diffusion.foundation.randomness import Streams
-from diffusion.foundation.sources import Place
+from diffusion.foundation.sources import Place, places
+from diffusion.foundation.sources import place as get_place
 from diffusion.model.agents import Household
 from diffusion.model.engine import BatchRun, run_batch
 from diffusion.model.levers import Lever
 from diffusion.model.outputs import HAMLET_COLUMNS
-from diffusion.model.params import ModelParams
+from diffusion.model.params import ModelParams, check_population
 
 #: Places with at most this many households get their Household views at creation.
 AUTO_AGENTS = 5_000
@@ -72,17 +73,45 @@ class OutputCollector(mesa.DataCollector):
         columns["by_hamlet"].append(model.hamlet_table)
 
 
+def _check_arguments(place: Any, levers: Any, scale: Any) -> list[Lever]:
+    """The arguments a model is built from, checked before anything is built (ParameterError naming the argument):
+    the place, the levers (a list of Lever objects; None for none) and the scale, with the population it gives
+    within ``params.MAX_HOUSEHOLDS`` (an estimate of its memory in the message)."""
+    if isinstance(place, str):
+        place = get_place(place)
+    elif not isinstance(place, Place):
+        raise ParameterError("place", place, f"a place preset, one of {', '.join(map(repr, places()))}, or a Place "
+                             "(diffusion.foundation.sources.make_place)")
+    if levers is None:
+        levers = ()
+    if isinstance(levers, str | Lever) or not isinstance(levers, Iterable):
+        raise ParameterError("levers", levers, "a list of Lever objects, e.g. [DigitalTeams(), SmartphoneSubsidy()]")
+    out = list(levers)
+    for lv in out:
+        if not isinstance(lv, Lever):
+            hint = " (make_lever(kind, name, ...) builds one by its kind)" if isinstance(lv, str) else ""
+            raise ParameterError("levers", lv, f"Lever objects such as DigitalTeams(){hint}")
+    names = [lv.name for lv in out]
+    for name in names:
+        if names.count(name) > 1:
+            raise ParameterError("levers", name, "levers with distinct names")
+    check_positive("scale", scale)
+    check_population(place.households * float(scale), "scale", scale)
+    return out
+
+
 class AdoptionModel(mesa.Model):
     """Households of one place adopting smartphones, internet and digital services, month by month.
 
     Args:
         place: a place preset ("thon_dong", "dam_buon", "commune", "quang_ninh", "well_mixed") or a Place.
         params: a ModelParams, or a mapping of overrides to the defaults.
-        levers: policy levers (see ``diffusion.model.levers``).
+        levers: policy levers (see ``diffusion.model.levers``); None or () for none.
         start: the month the run starts, "YYYY-MM", from 2008-01 (its state then comes from the model's history
             from 2008: see ``model.engine``); levers act from then on.
         months: number of monthly steps; ``run()`` stops there and ``running`` turns False.
-        scale: size factor for the place (see ``population.hamlet_sizes``).
+        scale: size factor for the place (see ``population.hamlet_sizes``); the population must stay within
+            ``params.MAX_HOUSEHOLDS`` (5 million households, about 3 GB), checked before anything is built.
         seed: an int or a ``numpy.random.SeedSequence``; the same seed gives the same run. Mesa's
             ``rng`` (a Generator or int) is accepted instead, as in ``mesa.Model``.
         agents: "auto" (views for places up to AUTO_AGENTS households), True or False.
@@ -107,6 +136,7 @@ class AdoptionModel(mesa.Model):
         collect: bool = True,
         **overrides: Any,
     ):
+        self.levers = _check_arguments(place, levers, scale)
         if seed is not None and rng is not None:
             raise ParameterError("seed", seed, "either seed or rng, not both")
         if rng is not None:
@@ -125,13 +155,6 @@ class AdoptionModel(mesa.Model):
         self.calendar = Calendar(start, months)
         if agents not in ("auto", True, False):
             check_choice("agents", agents, ("auto", "True", "False"))
-        self.levers = list(levers)
-        names = [lv.name for lv in self.levers]
-        for lv in self.levers:
-            if not isinstance(lv, Lever):
-                raise ParameterError("levers", lv, "Lever objects (see diffusion.model.levers)")
-            if names.count(lv.name) > 1:
-                raise ParameterError("levers", lv.name, "levers with distinct names")
         self.engine = run_batch(place, scale, start, months, [BatchRun(self.streams.seed_sequence, params,
                                                                        self.levers)])
         self.population, self.network = self.engine.population, self.engine.network

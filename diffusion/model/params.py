@@ -25,6 +25,7 @@ from diffusion.foundation.errors import (
     check_whole,
     did_you_mean,
 )
+from diffusion.foundation.sources import parameters as parameter_rows
 from diffusion.model.products import PRODUCTS
 
 MECHANISMS: tuple[str, ...] = ("hazard", "threshold")
@@ -66,6 +67,8 @@ class ProductParams:
             check_rate(f"{product}.{name}", getattr(self, name))
         check_share(f"{product}.skill_weight", self.skill_weight)
         check_share(f"{product}.initial_share", self.initial_share)
+        for f in fields(self):
+            check_plausible(f"{product}.{f.name}", getattr(self, f.name))
 
 
 #: Where the calibrated defaults come from (the posterior medians of the history calibration).
@@ -107,6 +110,47 @@ def _default_products() -> dict[str, ProductParams]:
         # 2008 (assumption).
         "services": ProductParams(o=1.0, churn_per_year=0.02, skill_weight=1.0, initial_share=0.0),
     }
+
+
+def _plausible_ranges() -> dict[str, tuple[float, float, str]]:
+    """name -> (min, max, unit) of every numeric parameter: its plausible range, from the ``min`` and ``max``
+    columns of diffusion/data/parameters.csv. A value outside it is an error (values that are finite but absurd
+    give infinite costs, overflowing incomes or silently capped networks)."""
+    return {r["name"]: (float(r["min"]), float(r["max"]), r["unit"]) for r in parameter_rows()
+            if r.get("min") not in (None, "") and r.get("max") not in (None, "")}
+
+
+#: Plausible range of every numeric parameter (diffusion/data/parameters.csv; documented in the README).
+PLAUSIBLE: dict[str, tuple[float, float, str]] = _plausible_ranges()
+
+
+def check_plausible(name: str, value: Any) -> None:
+    """Raise ParameterError when a (valid) number lies outside its plausible range (``PLAUSIBLE``)."""
+    if name not in PLAUSIBLE:
+        return
+    lo, hi, unit = PLAUSIBLE[name]
+    if not lo <= float(value) <= hi:
+        raise ParameterError(name, value, f"a plausible value from {lo:g} to {hi:g} ({unit}; the ranges are in "
+                             "diffusion/data/parameters.csv)")
+
+
+#: The largest population a model may have (households: a place's households times ``scale``), for the Python API
+#: and configs alike: a typo in ``scale`` must not fill the machine's memory.
+MAX_HOUSEHOLDS = 5_000_000
+#: Peak memory a model takes per household while it is built, bytes (measured: 577 for Quảng Ninh's 403,843
+#: households, history included; 12 million households took 5.4 GB, 450 each).
+BYTES_PER_HOUSEHOLD = 600
+
+
+def check_population(households: float, argument: str = "scale", value: Any = None) -> int:
+    """The number of households a model of ``households`` (a place's households times its scale) builds, after
+    checking it against MAX_HOUSEHOLDS with an estimate of the memory it would take (ParameterError naming
+    ``argument`` beyond it)."""
+    if not households <= MAX_HOUSEHOLDS:
+        gb = households * BYTES_PER_HOUSEHOLD / 1e9
+        raise ParameterError(argument, value, f"a factor giving at most {MAX_HOUSEHOLDS:,} households (this gives "
+                             f"{households:,.0f}, about {gb:,.1f} GB of memory)")
+    return int(round(households))
 
 
 #: Parameters that no longer exist, with what replaced them (an old config gets this as its error).
@@ -301,6 +345,9 @@ class ModelParams:
         if set(self.products) != set(PRODUCTS):
             unknown = sorted(set(self.products) - set(PRODUCTS))
             raise ParameterError("products", unknown or sorted(self.products), f"exactly the products {PRODUCTS}")
+        for f in fields(self):
+            if f.name in PLAUSIBLE:
+                check_plausible(f.name, getattr(self, f.name))
         for prod, pp in self.products.items():
             if not isinstance(pp, ProductParams):
                 raise ParameterError(f"{prod}", pp, "a ProductParams")
