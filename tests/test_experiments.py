@@ -142,7 +142,8 @@ def test_results_folder(tmp_path):
     assert len(ts) == 8 * 13 and {"share_internet", "cost.team", "cum_cost.team", "team.visits"} <= set(ts.columns)
     assert not ts["cost.team"].isna().any()
     s = pd.read_csv(out / "summary.csv")
-    assert list(s.columns) == ["scenario", "outcome", "reference", "median", "p05", "p95", "mean", "runs", "date"]
+    assert list(s.columns) == ["scenario", "outcome", "reference", "median", "p05", "p95", "mean", "runs", "date",
+                               "mean_p05", "mean_p95", "note"]
     outcomes = set(s.outcome)
     assert {"final.share_internet", "total_cost_vnd", "cost_per_additional_vnd.internet",
             "additional_households.internet", "month_reached.broadband_households"} <= outcomes

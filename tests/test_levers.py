@@ -1,5 +1,7 @@
 """Policy levers: monotone responses, eligibility, budgets, capacity, targeting, schedules, costs."""
 
+import unicodedata
+
 import numpy as np
 import pytest
 
@@ -312,3 +314,45 @@ def test_dates_and_hamlets_outside_the_run_are_errors(lever, field):
 def test_the_make_lever_hint():
     with pytest.raises(ParameterError, match="did you mean 'members_per_team'"):
         make_lever("digital_teams", membres_per_team=3)
+
+
+# ------------------------------------------------------------------ hamlets on any lever; the eligible group
+@pytest.mark.parametrize("make", [
+    lambda h: SmartphoneSubsidy(amount_vnd=3_000_000, eligibility="all", hamlets=h),
+    lambda h: ConnectionSupport(install_subsidy_vnd=2_000_000, eligibility="all", hamlets=h),
+    lambda h: PublicAccessPoint(awareness=0.5, hamlets=h),
+    lambda h: InfrastructureRollout(fibre={}, hamlets=h),  # no fibre for new households there
+])
+def test_a_lever_restricted_to_hamlets_leaves_the_others_alone(make):
+    """A lever with ``hamlets`` acts only there: households of other hamlets follow the lever-free path exactly
+    (ties between hamlets switched off), and its eligible group is the households of the hamlets named."""
+    decomposed = unicodedata.normalize("NFD", "Thôn 2")  # names match in any Unicode form (NFC)
+    a = run([make([decomposed])], seed=3, months=24, inter_hamlet_ties=0.0)
+    b = run([], seed=3, months=24, inter_hamlet_ties=0.0)
+    there = a.population.hamlet == 1
+    np.testing.assert_array_equal(a.state.adopted[:, ~there], b.state.adopted[:, ~there])
+    assert not np.array_equal(a.state.adopted[:, there], b.state.adopted[:, there])
+    name = a.levers[0].name
+    assert a.outputs[f"{name}.eligible_households"] == there.sum()
+    assert a.outputs[f"{name}.eligible_smartphone"] == (a.state.adopted[SMARTPHONE] & there).sum()
+
+
+def test_an_unknown_hamlet_is_a_clear_error():
+    with pytest.raises(ParameterError) as err:
+        AdoptionModel("commune", levers=[SmartphoneSubsidy(hamlets=["Thôn 9"])], months=12)
+    msg = str(err.value)
+    assert "levers.smartphone_subsidy.hamlets" in msg and "'Thôn 9'" in msg and "Thôn 1" in msg
+    assert "\n" not in msg
+
+
+def test_a_switched_off_subsidy_still_counts_its_eligible_group():
+    on = run([SmartphoneSubsidy(amount_vnd=2_000_000, eligibility=["poor", "near_poor"])], seed=2, months=24)
+    off = run([SmartphoneSubsidy(amount_vnd=2_000_000, eligibility=["poor", "near_poor"], enabled=False)], seed=2,
+              months=24)
+    pop = on.population
+    group = pop.poor | pop.near_poor
+    for m in (on, off):
+        assert m.outputs["smartphone_subsidy.eligible_households"] == group.sum()
+        assert m.outputs["smartphone_subsidy.eligible_smartphone"] == (m.state.adopted[SMARTPHONE] & group).sum()
+    assert off.timeseries()["smartphone_subsidy.payments"].sum() == 0
+    assert on.outputs["smartphone_subsidy.eligible_smartphone"] >= off.outputs["smartphone_subsidy.eligible_smartphone"]

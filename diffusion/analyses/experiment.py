@@ -118,7 +118,8 @@ def _finish(cfg: ExperimentConfig, plan: Plan, analysis: Analysis) -> dict[str, 
     if ts is not None:
         analysis.write_table(TIMESERIES.removesuffix(".parquet"), ts)
         summary = summarise(ts, reference=plan.reference, metrics=cfg.metrics, scenarios=plan.scenarios,
-                            near=cfg.outputs.near_target)
+                            near=cfg.outputs.near_target, compare=plan.compare, design=plan.design, by=plan.swept,
+                            seed=cfg.experiment.seed)
         analysis.write_table(SUMMARY.removesuffix(".csv"), summary, parquet=False, csv=True, float_format="%.10g")
     else:
         analysis.remove(TIMESERIES)

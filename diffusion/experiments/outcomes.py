@@ -27,7 +27,8 @@ import pandas as pd
 from diffusion.foundation.errors import ParameterError
 from diffusion.foundation.sources import Target
 from diffusion.foundation.sources import targets as default_targets
-from diffusion.foundation.strings import STRINGS, fmt_month, fmt_pct, metric_label, tr
+from diffusion.foundation.strings import STRINGS, fmt_month, fmt_pct, lever_label, metric_label, tr
+from diffusion.model.levers.base import GROUP_INDICATORS
 from diffusion.model.outputs import BASIC_METRICS
 from diffusion.model.products import INDICATORS
 
@@ -112,9 +113,10 @@ class Outcome:
         name: its key in summary.csv (``"2025-12.share_internet"``, ``"cost_per_additional_vnd.internet"``).
         kind: how it is computed (``experiments.summary``): final, at, month_reached, reached,
             near_month_reached, near_reached, shortfall (at the target's deadline, in the unit of its metric),
-            total_cost, diff_final, diff_at, months_earlier, additional, additional_cost, cost_per_additional.
+            total_cost, eligible_final, payments, diff_final, diff_at, months_earlier, additional,
+            additional_cost, cost_per_additional, additional_eligible, deadweight, deadweight_vnd.
         unit: one of UNITS.
-        metric, date, target, indicator: what it is about (those its kind uses).
+        metric, date, target, indicator, lever: what it is about (those its kind uses).
         compared: it compares a scenario with the reference.
         near: the near-target level (near_month_reached, near_reached).
     """
@@ -128,6 +130,7 @@ class Outcome:
     indicator: str = ""
     compared: bool = False
     near: float = NEAR_TARGET
+    lever: str = ""
 
     @property
     def discrete(self) -> bool:
@@ -142,7 +145,8 @@ class Outcome:
                            date=fmt_month(self.date, lang) if self.date else end,
                            target=_target_label(self.target, lang),
                            indicator=metric_label(f"share_{self.indicator}", lang, short=True),
-                           near=fmt_pct(self.near, lang), unit=unit_label(self.unit, lang))
+                           near=fmt_pct(self.near, lang), unit=unit_label(self.unit, lang),
+                           lever=lever_label(self.lever, lang) if self.lever else "")
 
 
 def _target_label(key: str, lang: str) -> str:
@@ -152,8 +156,18 @@ def _target_label(key: str, lang: str) -> str:
     return key
 
 
-def summary_outcomes(metrics, dates, targets: tuple[Target, ...],
-                     near: float = NEAR_TARGET) -> tuple[list[Outcome], list[Outcome]]:
+def lever_outcomes(columns) -> tuple[list[str], list[str]]:
+    """The levers of a results table with outcomes of their own: those that record an eligible group
+    (``<lever>.eligible_households``; ``levers.base.GROUP_ACTIVITIES``) and those that pay households on
+    adoption (``<lever>.payments``: smartphone subsidies), in column order."""
+    cols = [str(c) for c in columns]
+    groups = [c.removesuffix(".eligible_households") for c in cols if c.endswith(".eligible_households")]
+    payers = [c.removesuffix(".payments") for c in cols if c.endswith(".payments")]
+    return groups, [p for p in payers if p in groups]
+
+
+def summary_outcomes(metrics, dates, targets: tuple[Target, ...], near: float = NEAR_TARGET,
+                     groups=(), payers=()) -> tuple[list[Outcome], list[Outcome]]:
     """The outcomes of summary.csv in its order: those of every scenario, and those against the reference.
 
     Per target: the month it is reached and the share of runs reaching it within the run, the same for the
@@ -163,6 +177,9 @@ def summary_outcomes(metrics, dates, targets: tuple[Target, ...],
     Args:
         metrics: the monthly metrics summarised; dates: the target dates inside the run; targets: the targets
             whose metric the results have; near: the near-target level.
+        groups: levers whose eligible group is summarised (its share using each indicator at the end and, against
+            the reference, its additional households); payers: levers whose payments are summarised (payments
+            per run and, against the reference, deadweight: see ``deadweight``).
     """
     near = check_near(near)
     own = [Outcome(f"final.{m}", "final", "share", metric=m) for m in metrics]
@@ -177,6 +194,9 @@ def summary_outcomes(metrics, dates, targets: tuple[Target, ...],
         if unit is not None and tg.by in dates:
             own.append(Outcome(f"shortfall.{tg.target}", "shortfall", unit, date=tg.by, **about))
     own.append(Outcome("total_cost_vnd", "total_cost", "vnd"))
+    own += [Outcome(f"eligible_share.{lv}.{i}", "eligible_final", "share", indicator=i, lever=lv)
+            for lv in groups for i in GROUP_INDICATORS]
+    own += [Outcome(f"payments.{lv}", "payments", "households", lever=lv) for lv in payers]
     vs = [Outcome(f"diff.final.{m}", "diff_final", "share_difference", metric=m, compared=True) for m in metrics]
     vs += [Outcome(f"diff.{d}.{m}", "diff_at", "share_difference", metric=m, date=d, compared=True)
            for d in dates for m in metrics]
@@ -187,13 +207,21 @@ def summary_outcomes(metrics, dates, targets: tuple[Target, ...],
     vs.append(Outcome("additional_cost_vnd", "additional_cost", "vnd", compared=True))
     vs += [Outcome(f"cost_per_additional_vnd.{i}", "cost_per_additional", "vnd_per_household", indicator=i,
                    compared=True) for i in INDICATORS]
+    vs += [Outcome(f"additional_eligible.{lv}.{i}", "additional_eligible", "households", indicator=i, lever=lv,
+                   compared=True) for lv in groups for i in GROUP_INDICATORS]
+    for lv in payers:
+        vs.append(Outcome(f"deadweight_payments.{lv}", "deadweight", "households", lever=lv, compared=True))
+        vs.append(Outcome(f"deadweight_vnd.{lv}", "deadweight_vnd", "vnd", lever=lv, compared=True))
     return own, vs
 
 
 def outcome_catalogue(metrics, dates, targets: tuple[Target, ...] | None = None,
-                      near: float = NEAR_TARGET) -> dict[str, Outcome]:
-    """Every outcome summary.csv may hold for these metrics and dates, by name."""
-    own, vs = summary_outcomes(metrics, dates, default_targets() if targets is None else targets, near)
+                      near: float = NEAR_TARGET, columns=()) -> dict[str, Outcome]:
+    """Every outcome summary.csv may hold for these metrics and dates (and the levers of a results table with
+    these ``columns``: ``lever_outcomes``), by name."""
+    groups, payers = lever_outcomes(columns)
+    own, vs = summary_outcomes(metrics, dates, default_targets() if targets is None else targets, near,
+                               groups, payers)
     return {o.name: o for o in own + vs}
 
 
@@ -246,6 +274,107 @@ def cost_per_additional(df: pd.DataFrame, reference: str, indicator: str = "inte
     extra = at[f"additional_{indicator}"]
     at["cost_per_additional_vnd"] = np.where(extra > 0, at["additional_cost_vnd"] / extra.where(extra > 0), np.nan)
     return at
+
+
+#: spawn_key of the bootstrap's stream (under the experiment's root seed): "boot", then the number of runs.
+BOOTSTRAP_KEY = (0x626F6F74,)
+#: Bootstrap resamples of the paired runs.
+BOOTSTRAP_SAMPLES = 2000
+#: The interval reported: the 5th and 95th percentiles of the bootstrap (a 90% interval).
+BOOTSTRAP_LEVELS = (0.05, 0.95)
+#: ``note`` of summary.csv: the mean effect's interval includes zero; the mean effect is negative (fewer users).
+NO_MEASURABLE_EFFECT = "no_measurable_effect"
+FEWER_ADOPTERS = "fewer_adopters"
+
+
+class Bootstrap:
+    """Resamples of paired runs, drawn from ``SeedSequence(seed, spawn_key=BOOTSTRAP_KEY + (n,))`` for n runs:
+    the same runs give the same intervals whatever else is summarised (and in whatever order)."""
+
+    def __init__(self, seed: int = 0, samples: int = BOOTSTRAP_SAMPLES):
+        self.seed, self.samples = int(seed), int(samples)
+        self._index: dict[int, np.ndarray] = {}
+
+    def index(self, n: int) -> np.ndarray:
+        """(samples, n) indices of n runs drawn with replacement."""
+        if n not in self._index:
+            rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(*BOOTSTRAP_KEY, n)))
+            self._index[n] = rng.integers(0, n, size=(self.samples, n))
+        return self._index[n]
+
+    def means(self, values) -> np.ndarray:
+        """The mean of ``values`` (one per run) in each resample."""
+        v = np.asarray(values, dtype=float)
+        return v[self.index(v.size)].mean(axis=1)
+
+    def mean_interval(self, values) -> tuple[float, float]:
+        """The 90% bootstrap interval of the mean of ``values`` (NaN for fewer than two runs)."""
+        v = np.asarray(values, dtype=float)
+        if v.size < 2:
+            return float("nan"), float("nan")
+        lo, hi = np.quantile(self.means(v), BOOTSTRAP_LEVELS)
+        return float(lo), float(hi)
+
+
+def effect_note(low: float, high: float) -> str:
+    """``note`` of an additional-households (or difference) outcome from its mean's interval: NO_MEASURABLE_EFFECT
+    when it includes zero, FEWER_ADOPTERS when it is below zero, else empty."""
+    if np.isnan(low) or np.isnan(high):
+        return ""
+    if low <= 0.0 <= high:
+        return NO_MEASURABLE_EFFECT
+    return FEWER_ADOPTERS if high < 0.0 else ""
+
+
+def incremental_cost(cost, extra, boot: Bootstrap) -> dict:
+    """Cost per additional household over paired runs: the ratio of means (incremental cost-effectiveness),
+    mean(additional spending) / mean(additional households), over ALL paired runs, including those in which the
+    lever added nobody.
+
+    Args:
+        cost, extra: per paired run, the additional spending (VND) and the additional households.
+        boot: the bootstrap of the runs.
+
+    Returns:
+        ``value`` (the ratio; NaN when there is no measurable effect), ``low`` and ``high`` (its 90% bootstrap
+        interval, resampling runs in pairs; NaN for fewer than two runs), ``runs`` (paired runs it rests on),
+        ``extra_low`` and ``extra_high`` (the interval of the mean additional households) and ``note``:
+        NO_MEASURABLE_EFFECT when that interval includes zero, FEWER_ADOPTERS when it is below zero (no cost per
+        additional household is given then).
+    """
+    c, x = np.asarray(cost, dtype=float), np.asarray(extra, dtype=float)
+    ok = ~(np.isnan(c) | np.isnan(x))
+    c, x = c[ok], x[ok]
+    out = {"value": np.nan, "low": np.nan, "high": np.nan, "runs": int(x.size), "extra_low": np.nan,
+           "extra_high": np.nan, "note": ""}
+    if x.size == 0:
+        return out
+    out["extra_low"], out["extra_high"] = boot.mean_interval(x)
+    note = effect_note(out["extra_low"], out["extra_high"]) if x.size > 1 else ""
+    if x.size == 1 and x[0] <= 0:
+        note = NO_MEASURABLE_EFFECT if x[0] == 0 else FEWER_ADOPTERS
+    out["note"] = note
+    if note:
+        return out
+    out["value"] = float(c.mean() / x.mean())
+    if x.size > 1:
+        mx, mc = boot.means(x), boot.means(c)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(mx > 0, mc / mx, np.inf)  # a resample without additional households: unbounded
+        lo, hi = np.quantile(ratio, BOOTSTRAP_LEVELS)
+        out["low"], out["high"] = float(lo), float(hi)
+    return out
+
+
+def deadweight(payments, extra_eligible) -> np.ndarray:
+    """Payments (per paired run) to households that would have adopted without them: a lever's payments beyond
+    the additional smartphone households of its eligible group against the paired reference run, between 0 and
+    the payments. With common random numbers the reference run is the same households without the lever, so
+    every payment beyond the households it added went to a household that has a smartphone in the reference
+    run as well (an estimate from the runs' counts: a household paid that later gives its phone up counts as
+    added when it adopts and as lost when it lapses)."""
+    p = np.asarray(payments, dtype=float)
+    return np.clip(p - np.asarray(extra_eligible, dtype=float), 0.0, p)
 
 
 def target_months(df: pd.DataFrame, targets: tuple[Target, ...] | None = None,

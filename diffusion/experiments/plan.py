@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -26,10 +26,11 @@ from diffusion.experiments.config import ExperimentConfig
 from diffusion.experiments.distributions import plain
 from diffusion.experiments.evaluation import RunSpec, Setup, Task
 from diffusion.experiments.scenarios import scenario_levers, scenario_params, value_problem
-from diffusion.experiments.uncertainties import UncertaintySpec
+from diffusion.experiments.uncertainties import UncertaintySpec, swept
 from diffusion.foundation.errors import ConfigError, ParameterError
 from diffusion.foundation.sources import Place
 from diffusion.foundation.sources import place as get_place
+from diffusion.foundation.text import did_you_mean
 
 #: spawn_key of the stream that draws Latin-hypercube designs (a one-element key never equals a run's
 #: two-element (replicate, design_point) key).
@@ -50,6 +51,8 @@ class Plan:
         reference: the reference scenario, if any.
         design: design_point and one column per uncertainty (None without [design]).
         replications, design_points, runs_per_task: counts.
+        swept: the design columns summarised apart (``uncertainties.swept``).
+        compare: ``[outputs] compare``: (scenario, scenario compared with) pairs.
     """
 
     name: str
@@ -61,6 +64,8 @@ class Plan:
     replications: int
     design_points: int
     runs_per_task: int
+    swept: list[str] = field(default_factory=list)
+    compare: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def n_runs(self) -> int:
@@ -76,6 +81,8 @@ class Plan:
             "runs": self.n_runs,
             "tasks": len(self.tasks),
             "runs_per_task": self.runs_per_task,
+            "swept": self.swept,
+            "compare": [list(p) for p in self.compare],
         }
 
 
@@ -266,4 +273,27 @@ def make_plan(cfg: ExperimentConfig, *, check: bool = True) -> Plan:
         replications=int(exp.replications),
         design_points=n_points,
         runs_per_task=size,
+        swept=swept(cfg.uncertainties, cfg.design.sampler) if design is not None else [],
+        compare=compare_pairs(cfg),
     )
+
+
+def compare_pairs(cfg: ExperimentConfig) -> list[tuple[str, str]]:
+    """``[outputs] compare`` as (scenario, compared with) pairs; ConfigError naming each pair that is not two
+    different scenarios of the config."""
+    names = list(cfg.scenarios)
+    problems, pairs = [], []
+    for i, pair in enumerate(cfg.outputs.compare or []):
+        path = f"outputs.compare[{i}]"
+        if len(pair) != 2 or pair[0] == pair[1]:
+            problems.append((path, f"{pair!r} is not allowed: two different scenarios, such as "
+                                   f"[{names[-1]!r}, {names[0]!r}]"))
+            continue
+        for j, name in enumerate(pair):
+            if name not in names:
+                problems.append((f"{path}[{j}]", f"unknown scenario {name!r}{did_you_mean(name, names)}; scenarios: "
+                                                 f"{', '.join(names)}"))
+        pairs.append((pair[0], pair[1]))
+    if problems:
+        raise ConfigError(cfg.file, problems)
+    return pairs

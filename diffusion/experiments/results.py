@@ -28,8 +28,8 @@ import pandas as pd
 
 from diffusion.experiments.config import ExperimentConfig, load_config_text
 from diffusion.experiments.outcomes import NEAR_TARGET, Outcome, outcome_catalogue
-from diffusion.experiments.store import FORMAT, MANIFEST
-from diffusion.foundation.errors import ConfigError
+from diffusion.experiments.store import FORMAT, MANIFEST, file_digest, settle
+from diffusion.foundation.errors import ConfigError, ResultsError
 from diffusion.foundation.sources import targets
 
 log = logging.getLogger(__name__)
@@ -53,9 +53,21 @@ class Results:
         self.manifest = manifest
 
     def __repr__(self) -> str:
-        run = self.run
-        return (f"Results({str(self.path)!r}: experiment {self.manifest.get('experiment')!r}, "
-                f"{run.get('runs_done', 0)} runs, analyses {', '.join(self.analyses) or 'none'})")
+        """A short summary (never the config): the folder, experiment, runs, scenarios, design and tables."""
+        run, plan = self.run, self.run.get("plan") or {}
+        lines = [f"Results({str(self.path)!r}: experiment {self.manifest.get('experiment')!r}, "
+                 f"{run.get('runs_done', 0)} runs, analyses {', '.join(self.analyses) or 'none'})"]
+        if plan:
+            ref = plan.get("reference")
+            lines.append(f"  scenarios: {', '.join(map(str, plan.get('scenarios') or []))}"
+                         + (f" (reference: {ref})" if ref else ""))
+            lines.append(f"  {plan.get('replications', '?')} replicates x {plan.get('design_points', 1)} design points"
+                         + (f", summarised per {', '.join(plan['swept'])}" if plan.get("swept") else "")
+                         + (f"; status {run['status']}" if run.get("status") else ""))
+        tables = [n for n in (SUMMARY, TIMESERIES, BY_HAMLET, DESIGN) if (self.path / n).exists()]
+        if tables:
+            lines.append(f"  tables: {', '.join(tables)}")
+        return "\n".join(lines)
 
     @property
     def analyses(self) -> list[str]:
@@ -85,10 +97,30 @@ class Results:
             return None
 
     def _table(self, name: str) -> pd.DataFrame | None:
+        """A table of the folder (None when absent).
+
+        Raises:
+            ResultsError: the file differs from what the manifest recorded (size, SHA-256) or cannot be read.
+        """
         p = self.path / name
         if not p.exists():
             return None
-        return pd.read_csv(p) if p.suffix == ".csv" else pd.read_parquet(p)
+        hint = "rerun `diffusion run` with the same config to rebuild it from the task results in parts/"
+        rec = (self.manifest.get("files") or {}).get(name)
+        try:
+            if isinstance(rec, dict) and "sha256" in rec and file_digest(p) != {k: rec.get(k) for k in
+                                                                                 ("bytes", "sha256")}:
+                raise ResultsError(p, "was changed or damaged after diffusion wrote it (its size or SHA-256 "
+                                   "differs from manifest.json)", hint)
+            return pd.read_csv(p) if p.suffix == ".csv" else pd.read_parquet(p)
+        except ResultsError:
+            raise
+        except OSError as e:
+            raise ResultsError(p, f"cannot be read: {e.strerror or e}", hint) from None
+        except Exception as e:  # noqa: BLE001 - pandas/pyarrow parse errors of many types: all mean "damaged"
+            what = "CSV" if p.suffix == ".csv" else "Parquet"
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise ResultsError(p, f"is not a readable {what} table ({first})", hint) from None
 
     @cached_property
     def timeseries(self) -> pd.DataFrame | None:
@@ -133,7 +165,8 @@ class Results:
         metrics = self.config.metrics if self.config is not None else ()
         present = set(ts["date"]) if ts is not None else set()
         near = self.config.outputs.near_target if self.config is not None else NEAR_TARGET
-        return outcome_catalogue(metrics, sorted({t.by for t in targets() if t.by in present}), near=near)
+        return outcome_catalogue(metrics, sorted({t.by for t in targets() if t.by in present}), near=near,
+                                 columns=ts.columns if ts is not None else ())
 
 
 def load_results(path: str | Path) -> Results:
@@ -141,13 +174,21 @@ def load_results(path: str | Path) -> Results:
 
     Raises:
         FileNotFoundError: no manifest.json there, or one this version cannot read.
+        ResultsError: manifest.json is damaged (not JSON, or not a manifest at all).
     """
     p = Path(path)
     mf = p / MANIFEST
     if not mf.exists():
         raise FileNotFoundError(f"{p} has no {MANIFEST}: not a results folder of `diffusion run`")
-    manifest = json.loads(mf.read_text(encoding="utf-8"))
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+    repair = ("rerun `diffusion run` with the same config and --out: it rebuilds the manifest from the task "
+              "results in parts/ and reruns only what is missing")
+    try:
+        manifest = json.loads(mf.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise ResultsError(mf, f"is unreadable ({getattr(e, 'strerror', None) or e})", repair) from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("analyses", {}), dict):
+        raise ResultsError(mf, f"is unreadable (a JSON {type(manifest).__name__}, not a manifest)", repair)
+    if manifest.get("format") != FORMAT:
         raise FileNotFoundError(f"{mf} was written by an older version of diffusion; rerun the experiment "
                                 "with --fresh to rewrite the folder")
-    return Results(path=p, manifest=manifest)
+    return Results(path=p, manifest=settle(manifest))

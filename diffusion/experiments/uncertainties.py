@@ -205,6 +205,15 @@ def _draws_column(name: str, path: str, target: Target, sec: UncertaintySection,
     return key, col
 
 
+def swept(uncertainties: list[UncertaintySpec], sampler: str | None) -> list[str]:
+    """The design columns summarised apart (a sweep, like one row per setting of Mesa's batch_run or NetLogo's
+    BehaviorSpace), not pooled over: those of a full factorial design, except draws from a file (a posterior,
+    whose draws stand for uncertainty), and every ``choice`` in any design. Others (a Latin hypercube's
+    continuous values, posterior draws) are uncertainty, pooled over in each summary."""
+    return [u.name for u in uncertainties
+            if u.dist == "choice" or (sampler == "full_factorial" and u.dist != "empirical")]
+
+
 def check_design(sections: ConfigFile, uncertainties: list[UncertaintySpec], problems: list[Problem]) -> None:
     """``[design]`` against the uncertainties: a sampler with what it needs and a design of sensible size."""
     design = sections.design

@@ -32,9 +32,16 @@ import numpy as np
 from diffusion.foundation.calendar import Calendar
 from diffusion.foundation.errors import ParameterError, check_choice, check_rate
 from diffusion.model.population import RunLayout
+from diffusion.model.products import uses
 from diffusion.model.state import MonthEffects, State, StepResult
 
 ELIGIBILITY: tuple[str, ...] = ("poor", "near_poor", "elderly_only", "all")
+
+#: What a lever with a group of its own (its eligibility and hamlets) records each month, per run: the group's
+#: households and those of them using each indicator's product (``<lever>.eligible_<indicator>``); 0 households
+#: when the group is every household of the place.
+GROUP_INDICATORS: tuple[str, ...] = ("smartphone", "internet", "services")
+GROUP_ACTIVITIES: tuple[str, ...] = ("eligible_households", *(f"eligible_{i}" for i in GROUP_INDICATORS))
 
 
 @dataclass
@@ -142,6 +149,29 @@ class Lever:
 
     def _zeros(self) -> np.ndarray:
         return np.zeros(self.ctx.layout.runs)
+
+    # ---------------------------------------------------------------- the lever's own group
+    def _bind_group(self, group: np.ndarray) -> None:
+        """Remember the households a lever targets (its eligibility within its hamlets: ``group``, one flag per
+        household) so that ``_record_group`` can count them; a group of every household is not counted (the
+        overall outputs are its outputs) and records 0 households."""
+        ids = np.flatnonzero(group) if not group.all() else np.empty(0, dtype=np.int64)
+        self._group_ids = ids.astype(np.int64)
+        self.group_size = self.ctx.layout.count(self._group_ids)
+
+    def _record_group(self, state: State) -> None:
+        """Add the month's counts of the lever's group to ``last`` (see GROUP_ACTIVITIES)."""
+        ids = self._group_ids
+        self.last["eligible_households"] = self.group_size.astype(np.float64)
+        if ids.size == 0:
+            for ind in GROUP_INDICATORS:
+                self.last[f"eligible_{ind}"] = self._zeros()
+            return
+        adopted = state.adopted[:, ids]
+        L = self.ctx.layout
+        for ind in GROUP_INDICATORS:
+            using = ids[uses(ind, adopted)]
+            self.last[f"eligible_{ind}"] = L.count(using)
 
     def _payable(self, unit: np.ndarray, committed: np.ndarray | float = 0.0) -> np.ndarray:
         """Whole payments of ``unit`` VND (per run) that each run's budget still allows after ``committed``

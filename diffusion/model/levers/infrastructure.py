@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from diffusion.foundation.errors import ParameterError, check_rate, check_share
-from diffusion.model.levers.base import Lever, hamlet_index, hamlet_mask
+from diffusion.model.levers.base import GROUP_ACTIVITIES, Lever, hamlet_index, hamlet_mask
 
 
 class InfrastructureRollout(Lever):
@@ -20,13 +20,16 @@ class InfrastructureRollout(Lever):
     beyond the last share, is not connected from the lever's start (its users keep their connections, but no
     household takes a new one until the schedule reaches it). Connecting a hamlet
     costs ``cost_per_hamlet_vnd`` (assumption: 0, operators' investment is not the programme's).
+    ``hamlets`` restricts the lever to the hamlets named: the others follow the world's rollout, and the shares
+    of a list schedule are shares of the hamlets named.
     """
 
     kind = "infrastructure"
     activities = ("fibre_hamlets_connected", "mobile_hamlets_connected", "fibre_hamlets", "mobile_hamlets",
-                  "paid_vnd")
-    per_run = ("has_fibre", "has_mobile", "cost")
-    per_hamlet = ("_fibre_month", "_mobile_month")
+                  "paid_vnd", *GROUP_ACTIVITIES)
+    per_run = ("has_fibre", "has_mobile", "cost", "group_size")
+    per_hamlet = ("_fibre_month", "_mobile_month", "_served")
+    household_ids = ("_group_ids",)
 
     setting_docs = {**Lever.setting_docs,
                     "fibre": 'Fibre schedule: a table hamlet -> "YYYY-MM", or a list of ["YYYY-MM", share of hamlets] '
@@ -35,10 +38,12 @@ class InfrastructureRollout(Lever):
                               "rollout).",
                     "cost_per_hamlet_vnd": "Programme cost of connecting one hamlet (fibre or mobile), VND."}
 
-    def __init__(self, fibre=None, mobile=None, cost_per_hamlet_vnd: float = 0.0, **kw):
+    def __init__(self, fibre=None, mobile=None, cost_per_hamlet_vnd: float = 0.0, hamlets: list | None = None,
+                 **kw):
         super().__init__(**kw)
         self.fibre = fibre
         self.mobile = mobile
+        self.hamlets = hamlets
         self.cost_per_hamlet_vnd = check_rate("cost_per_hamlet_vnd", cost_per_hamlet_vnd, self.name)
         for label, sched in (("fibre", fibre), ("mobile", mobile)):
             if sched is not None and not isinstance(sched, dict | list | tuple):
@@ -54,6 +59,9 @@ class InfrastructureRollout(Lever):
             return rng.permutation(pop.n_hamlets), rng.permutation(pop.n_hamlets)
 
         order_f, order_m = pop.derive(("rollout",), orders)
+        self._served = hamlet_mask(self.hamlets, pop, self._field("hamlets"))
+        self._bind_group(self._served[pop.hamlet])
+        order_f, order_m = order_f[self._served[order_f]], order_m[self._served[order_m]]
         never = np.iinfo(np.int32).max
         self._fibre_month = self._schedule(self.fibre, "fibre", order_f, ctx, never)
         self._mobile_month = self._schedule(self.mobile, "mobile", order_m, ctx, never)
@@ -65,14 +73,16 @@ class InfrastructureRollout(Lever):
 
     def _schedule(self, sched, label, order, ctx, never) -> np.ndarray:
         pop, cal = ctx.population, ctx.calendar
-        H = pop.n_hamlets
+        H = order.size  # the hamlets served
         field = self._field(label)
         if sched is None:
-            return np.zeros(H, dtype=np.int64)
-        months = np.full(H, never, dtype=np.int64)
+            return np.where(self._served, 0, never).astype(np.int64)
+        months = np.full(pop.n_hamlets, never, dtype=np.int64)
         if isinstance(sched, dict):
             for key, date in sched.items():
                 h = hamlet_index(key, pop, field)
+                if not self._served[h]:
+                    raise ParameterError(f"{field}.{key}", date, f"a date for a hamlet of {self._field('hamlets')}")
                 months[h] = cal.index(date, f"{field}.{key}")
             return months
         last_share = 0.0
@@ -96,8 +106,8 @@ class InfrastructureRollout(Lever):
         own = L.spread_hamlets(self.on & (self.t_start <= t))
         if not np.any(own):
             return
-        fibre = own & L.spread_hamlets(self.has_fibre)
-        mobile = own & L.spread_hamlets(self.has_mobile)
+        fibre = own & L.spread_hamlets(self.has_fibre) & self._served
+        mobile = own & L.spread_hamlets(self.has_mobile) & self._served
         effects.fibre_ready = np.where(fibre, self._fibre_month <= t, effects.fibre_ready)
         effects.mobile_coverage = np.where(mobile, self._mobile_month <= t, effects.mobile_coverage)
 
@@ -115,6 +125,7 @@ class InfrastructureRollout(Lever):
             "mobile_hamlets": np.where(on, L.hamlet_sum((self._mobile_month <= t).astype(np.float64)), 0.0),
             "paid_vnd": paid,
         }
+        self._record_group(state)
         return paid
 
 
@@ -127,9 +138,10 @@ class PublicAccessPoint(Lever):
 
     kind = "public_access"
     raises_exposure = True
-    activities = ("points", "paid_vnd")
-    per_run = ("awareness_run", "skill_boost_run", "setup_cost", "monthly_cost")
+    activities = ("points", "paid_vnd", *GROUP_ACTIVITIES)
+    per_run = ("awareness_run", "skill_boost_run", "setup_cost", "monthly_cost", "group_size")
     per_household = ("_households",)
+    household_ids = ("_group_ids",)
     per_hamlet = ("_served",)
 
     setting_docs = {**Lever.setting_docs,
@@ -152,6 +164,7 @@ class PublicAccessPoint(Lever):
         pop = ctx.population
         self._served = hamlet_mask(self.hamlets, pop, self._field("hamlets"))
         self._households = self._served[pop.hamlet]
+        self._bind_group(self._households)
         self.awareness_run = np.array([self.awareness])
         self.skill_boost_run = np.array([self.skill_boost], dtype=np.float32)
         self.setup_cost = np.array([float(self.setup_cost_vnd)])
@@ -180,4 +193,5 @@ class PublicAccessPoint(Lever):
         paid = points * (self.monthly_cost + np.where(self.t_start == t, self.setup_cost, 0.0))
         self.spent += paid
         self.last = {"points": points, "paid_vnd": paid}
+        self._record_group(state)
         return paid

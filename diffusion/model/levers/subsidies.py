@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from diffusion.foundation.errors import check_rate, check_whole
-from diffusion.model.levers.base import Lever, budget_of, eligibility_of
+from diffusion.model.levers.base import GROUP_ACTIVITIES, Lever, budget_of, eligibility_of, hamlet_mask
 from diffusion.model.products import FIBRE, SMARTPHONE
 
 
@@ -16,29 +16,37 @@ class SmartphoneSubsidy(Lever):
     14/2022/TT-BTTTT; observations). The subsidy lowers the net price the household faces when it
     decides; it is paid when an eligible household adopts, in a random order within the month, until
     ``budget_vnd`` is spent (None: no limit). While the remaining budget is below one payment the
-    subsidy is closed.
+    subsidy is closed. ``hamlets`` restricts it to households of the hamlets named.
+
+    Besides payments it records its eligible group (``GROUP_ACTIVITIES``) every month, also while switched off
+    (``enabled = false``), so that a reference scenario holding the lever switched off gives the group's
+    counterfactual: the summary's outcomes for the eligible group and its deadweight compare the two.
     """
 
     kind = "smartphone_subsidy"
-    activities = ("payments", "paid_vnd")
-    per_run = ("amount",)
+    activities = ("payments", "paid_vnd", *GROUP_ACTIVITIES)
+    per_run = ("amount", "group_size")
     per_household = ("_eligible",)
+    household_ids = ("_group_ids",)
 
     setting_docs = {**Lever.setting_docs,
                     "amount_vnd": "Subsidy per eligible household buying a smartphone, VND (national scheme: 500,000 "
                                   "VND per poor or near-poor household from 2022-12, Circular 14/2022/TT-BTTTT)."}
 
     def __init__(self, amount_vnd: float = 500_000.0, eligibility=("poor", "near_poor"),
-                 budget_vnd: float | None = None, **kw):
+                 budget_vnd: float | None = None, hamlets: list | None = None, **kw):
         super().__init__(**kw)
         self.amount_vnd = check_rate("amount_vnd", amount_vnd, self.name)
         self.eligibility = eligibility_of(eligibility, self.name)
         self.budget_vnd = budget_of(budget_vnd, self.name)
+        self.hamlets = hamlets
 
     def bind(self, ctx):
         super().bind(ctx)
         self.amount = np.array([float(self.amount_vnd)])
-        self._eligible = self._eligible_mask(self.eligibility)
+        served = hamlet_mask(self.hamlets, ctx.population, self._field("hamlets"))[ctx.population.hamlet]
+        self._eligible = self._eligible_mask(self.eligibility) & served
+        self._bind_group(self._eligible)
         self._offer_key = None  # (the offer array is rebuilt for this binding)
 
     def act(self, t, state, effects):
@@ -54,6 +62,7 @@ class SmartphoneSubsidy(Lever):
 
     def book(self, t, state, result):
         self.last = {"payments": self._zeros(), "paid_vnd": self._zeros()}
+        self._record_group(state)
         open_ = getattr(self, "_open", None)
         if open_ is None or not open_.any():
             return self._zeros()
@@ -64,7 +73,7 @@ class SmartphoneSubsidy(Lever):
         count = L.count(pay)
         paid = count * self.amount
         self.spent += paid
-        self.last = {"payments": count, "paid_vnd": paid}
+        self.last.update(payments=count, paid_vnd=paid)
         return paid
 
 
@@ -75,12 +84,15 @@ class ConnectionSupport(Lever):
     Both lower the cost share the household weighs when deciding (and, for the discount, when deciding
     whether to keep the connection). Installation subsidies are paid when an eligible household
     connects; discounts every month to connected, enrolled households; all within ``budget_vnd``.
+    ``hamlets`` restricts it to households of the hamlets named. It records its eligible group every month
+    (``GROUP_ACTIVITIES``), as ``SmartphoneSubsidy`` does.
     """
 
     kind = "connection_support"
-    activities = ("installations_paid", "discounts_paid", "paid_vnd")
-    per_run = ("install", "discount", "months")
+    activities = ("installations_paid", "discounts_paid", "paid_vnd", *GROUP_ACTIVITIES)
+    per_run = ("install", "discount", "months", "group_size")
     per_household = ("_eligible", "_enrolled_until")
+    household_ids = ("_group_ids",)
 
     setting_docs = {**Lever.setting_docs,
                     "install_subsidy_vnd": "One-off subsidy per eligible household connecting to fibre, VND.",
@@ -89,13 +101,14 @@ class ConnectionSupport(Lever):
 
     def __init__(self, install_subsidy_vnd: float = 0.0, monthly_discount_vnd: float = 0.0,
                  discount_months: int = 12, eligibility=("poor", "near_poor"),
-                 budget_vnd: float | None = None, **kw):
+                 budget_vnd: float | None = None, hamlets: list | None = None, **kw):
         super().__init__(**kw)
         self.install_subsidy_vnd = check_rate("install_subsidy_vnd", install_subsidy_vnd, self.name)
         self.monthly_discount_vnd = check_rate("monthly_discount_vnd", monthly_discount_vnd, self.name)
         self.discount_months = check_whole("discount_months", discount_months, 0, self.name)
         self.eligibility = eligibility_of(eligibility, self.name)
         self.budget_vnd = budget_of(budget_vnd, self.name)
+        self.hamlets = hamlets
 
     def bind(self, ctx):
         super().bind(ctx)
@@ -103,7 +116,9 @@ class ConnectionSupport(Lever):
         self.install = np.array([float(self.install_subsidy_vnd)])
         self.discount = np.array([float(self.monthly_discount_vnd)])
         self.months = np.array([int(self.discount_months)])
-        self._eligible = self._eligible_mask(self.eligibility)
+        served = hamlet_mask(self.hamlets, ctx.population, self._field("hamlets"))[ctx.population.hamlet]
+        self._eligible = self._eligible_mask(self.eligibility) & served
+        self._bind_group(self._eligible)
         self._enrolled_until = np.full(n, -1, dtype=np.int32)
 
     def act(self, t, state, effects):
@@ -143,4 +158,5 @@ class ConnectionSupport(Lever):
             self._enrolled_until[enrol] = t + self.months[L.run[enrol]]
         self.spent += paid
         self.last = {"installations_paid": n_inst, "discounts_paid": n_disc, "paid_vnd": paid}
+        self._record_group(state)
         return paid

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from diffusion.foundation.errors import check_choice, check_rate, check_share, check_whole
-from diffusion.model.levers.base import Lever, hamlet_mask, rank_in_groups
+from diffusion.model.levers.base import GROUP_ACTIVITIES, Lever, hamlet_mask, rank_in_groups
 from diffusion.model.products import PRODUCTS
 
 #: The orders in which teams visit households (see ``DigitalTeams``).
@@ -40,10 +40,10 @@ class DigitalTeams(Lever):
 
     kind = "digital_teams"
     raises_exposure = True
-    activities = ("visits", "paid_vnd")
-    per_run = ("capacity_run", "monthly_cost", "skill_boost_run", "revisit", "tiered")
+    activities = ("visits", "paid_vnd", *GROUP_ACTIVITIES)
+    per_run = ("capacity_run", "monthly_cost", "skill_boost_run", "revisit", "tiered", "group_size")
     per_household = ("_served_households",)
-    household_ids = ("_order",)
+    household_ids = ("_order", "_group_ids")
     hamlet_ids = ("_hamlet_of",)
     per_hamlet = ("_served",)
 
@@ -80,6 +80,7 @@ class DigitalTeams(Lever):
         pop = ctx.population
         self._served = hamlet_mask(self.hamlets, pop, self._field("hamlets"))
         self._served_households = self._served[pop.hamlet]
+        self._bind_group(self._served_households)  # the households of the hamlets served (none: every hamlet)
         if self.targeting == "elderly_first" and ctx.state is not None:
             # the heads' ages at the run's start depend on its history (its start and parameters): not shared
             self._order, self._hamlet_of = self._priority(ctx)
@@ -162,4 +163,5 @@ class DigitalTeams(Lever):
         paid = np.where(acting, self.monthly_cost * L.hamlet_sum(self._served.astype(np.float64)), 0.0)
         self.spent += paid
         self.last = {"visits": self.last.get("visits", self._zeros()), "paid_vnd": paid}
+        self._record_group(state)
         return paid
