@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= experiments/thon_dong.toml
 
-.PHONY: run test test-fast bench app clean
+.PHONY: run test test-fast bench app lab clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,14 @@ test-fast: $(BIN)/.installed
 # The interactive app (Mesa SolaraViz) on http://127.0.0.1:8765; PLACE=dam_buon or commune for another place.
 app: $(BIN)/.installed
 	$(BIN)/diffusion app --place $(or $(PLACE),thon_dong)
+
+# JupyterLab on the tutorial notebooks (installs the jupyter extra the first time).
+$(BIN)/.jupyter: $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet -e ".[test,viz,jupyter]"
+	touch $@
+
+lab: $(BIN)/.jupyter
+	$(BIN)/jupyter lab notebooks/
 
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_model.py

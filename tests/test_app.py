@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from diffusion import AdoptionModel, InfrastructureRollout, ParameterError
+from diffusion.model.products import PRODUCTS
 from diffusion.presentation.app import STATE_COLOURS, HamletModel, readout_text, server_command, solara_env
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -91,6 +92,29 @@ def test_good_settings_build_and_step():
     m.run_for(m.calendar.months + 5)  # Step past the end does nothing
     assert m.steps == m.calendar.months and not m.running
     assert readout_text(m).startswith(f"Month {m.calendar.months} of {m.calendar.months}")
+
+
+def test_commune_heading_network_summary_and_no_policy_reference():
+    from diffusion.presentation.app_figures import RING_LIMIT, adoption_figure, heading_text, network_figure
+
+    m = HamletModel(place="commune")
+    m.run_for(2)
+    names = m.population.hamlet_names
+    assert len(names) == 8 and all(n in heading_text(m) for n in names)  # every hamlet, not the first three
+    assert m.population.n > RING_LIMIT
+    bars = network_figure(m).axes[0].patches  # a summary per hamlet: one bar per hamlet and state
+    assert len(bars) == 8 * len(STATE_COLOURS)
+    assert sum(b.get_width() for b in bars) == m.population.n
+    lines = {ln.get_gid(): ln for ln in adoption_figure(m).axes[0].lines if ln.get_gid()}
+    ref = lines["reference:share_internet"]
+    assert len(ref.get_xdata()) == len(lines["live:share_internet"].get_xdata()) == 3  # months 0..2, same seed
+    expected = AdoptionModel("commune", levers=[], start="2021-01", months=60, seed=1, agents=False,
+                             params={f"{p}.{k}": v for p in PRODUCTS for k, v in (("p", 0.03), ("q", 0.38))})
+    expected.run_for(2)
+    assert ref.get_ydata()[-1] == pytest.approx(100 * expected.outputs["share_internet"])
+    small = HamletModel(place="thon_dong")
+    assert heading_text(small) == small.population.hamlet_names[0]
+    assert len(network_figure(small).axes[0].collections) == 2  # ties and households, one by one
 
 
 # ---------------------------------------------------------------------------------------- browser
@@ -222,6 +246,11 @@ def test_app_in_a_browser(playwright_api, app_server, tmp_path):
             expect(page.locator(".diffusion-spending img").first).to_be_visible()
             page.screenshot(path=str(tmp_path / "app_month6.png"), full_page=True)
 
+            # every slider shows its value, before and after it is moved
+            members = page.locator(".v-input.v-input__slider", has=page.get_by_text("Team members 0–20", exact=True))
+            expect(members.locator(".v-slider__thumb-label")).to_be_visible()
+            expect(members.locator(".v-slider__thumb-label")).to_have_text("8")
+
             # Move sliders (team members 8 -> 12, p and q to their maxima), Reset, step again: other curves.
             # (p alone raises the month-6 smartphone share by about 1 point, less than the noise between
             # two runs of one hamlet; with q as well by about 7 points, sd 2, over 40 seeds.)
@@ -230,6 +259,7 @@ def test_app_in_a_browser(playwright_api, app_server, tmp_path):
                 _slider(page, "Team members 0–20").press("ArrowRight")
             _slider(page, "p 0–0.2 /year").press("End")
             _slider(page, "q 0–1.5 /year").press("End")
+            expect(members.locator(".v-slider__thumb-label")).to_have_text("12")
             page.get_by_role("button", name="Reset", exact=True).click()
             expect(page.get_by_text("team of 12 × 10 visits")).to_be_visible(timeout=30_000)
             expect(page.get_by_text(re.compile(r"p 0\.200"))).to_be_visible()

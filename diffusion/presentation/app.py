@@ -45,6 +45,7 @@ from diffusion.presentation.app_figures import (
     PRODUCT_LINES,
     STATE_COLOURS,
     adoption_figure,
+    heading_text,
     network_figure,
     quintile_table,
     readout_text,
@@ -155,6 +156,20 @@ class HamletModel(AdoptionModel):
                 mesa.Model.__init__(self, rng=0)
             self.running = False
 
+    def reference_timeseries(self):
+        """The no-policy run of this place with the same parameters and seed (no lever at all), all months, as
+        ``timeseries()``; None without a hamlet. Run once, when first asked for."""
+        if self.error is not None:
+            return None
+        if getattr(self, "_reference", None) is None:
+            s = self.settings
+            overrides = {f"{prod}.{name}": s[name] for prod in PRODUCTS for name in ("p", "q")}
+            ref = AdoptionModel(s["place"], params=overrides, levers=[], start=START, months=s["months"],
+                                seed=_seed(s["seed"]), agents=False)
+            ref.run()
+            self._reference = ref.timeseries()
+        return self._reference
+
     def step(self) -> None:
         """One month; past the last month (or without a hamlet) nothing happens."""
         if self.error is not None or self.steps > self.calendar.months:
@@ -220,6 +235,7 @@ def _component(fn):
 def Readout(model: HamletModel):
     """The month and the current shares, or the model's error message."""
     update_counter.get()  # redraw after every step (Mesa bumps this counter)
+    solara.Style(SLIDER_VALUES_CSS)  # (a global style sheet: the sidebar's sliders too)
     if model.error is not None:
         with solara.Column(classes=["diffusion-error"]):
             solara.Error(f"Cannot build the hamlet: {model.error}")
@@ -227,7 +243,8 @@ def Readout(model: HamletModel):
         return
     with solara.Column(gap="4px"):
         # (plain Text, not Markdown: Markdown pulls KaTeX from a CDN, which an offline machine cannot reach)
-        solara.Text(", ".join(model.population.hamlet_names[:3]), style={"font-size": "1.4em", "font-weight": "600"})
+        solara.Text(heading_text(model), classes=["diffusion-heading"],
+                    style={"font-size": "1.4em", "font-weight": "600"})
         o = model.outputs
         with solara.Row(gap="6px", style={"margin": "4px 0"}):
             tiles = [(f"{100 * o[col]:.0f}%", label, colour) for col, label, colour in PRODUCT_LINES]
@@ -271,6 +288,14 @@ def SpendingPlot(model: HamletModel):
     """Money spent so far, by lever."""
     FigureView(model, spending_figure, "diffusion-spending")
 
+
+#: Every sidebar slider shows its value beside its thumb at all times (Vuetify shows it only while dragging).
+SLIDER_VALUES_CSS = """
+.v-slider__thumb-label-container { display: block !important; }
+.v-slider__thumb-label { transform: translate(-50%, -2px) !important; border-radius: 3px !important;
+  width: auto !important; min-width: 24px; height: 18px !important; padding: 0 4px; font-size: 11px; }
+.v-slider__thumb-label > * { transform: none !important; white-space: nowrap; }
+"""
 
 COMPONENTS = [(Readout, 0), (NetworkView, 0), (AdoptionPlot, 0), (SpendingPlot, 0)]
 

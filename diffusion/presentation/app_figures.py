@@ -3,7 +3,10 @@ table of adoption by income quintile, the social network coloured by adoption st
 over time and the money spent by each lever (matplotlib figures). ``app`` puts them on the page.
 
 The functions take the app's model (``app.HamletModel``, an ``AdoptionModel`` built with ``agents=True``);
-``settings_text`` reads the settings it was built with.
+``settings_text`` reads the settings it was built with. The adoption figure draws, beside the live curves, the
+no-policy run of the same place, parameters and seed (``model.reference_timeseries()``, dashed) up to the
+current month. Up to ``RING_LIMIT`` households the network is drawn household by household; above that the
+colours of single households cannot be told apart, so each hamlet is a row of the states' counts instead.
 """
 
 from __future__ import annotations
@@ -41,6 +44,16 @@ LEVER_LABELS: dict[str, str] = {
     "digital_teams": "digital team allowances",
     "infrastructure": "fibre rollout",
 }
+
+
+#: Largest population drawn household by household; larger ones are drawn as a summary per hamlet.
+RING_LIMIT = 1000
+
+
+def heading_text(model: AdoptionModel) -> str:
+    """The page's heading: the hamlet's name, or every hamlet of a commune with their number."""
+    names = model.population.hamlet_names
+    return names[0] if len(names) == 1 else f"{len(names)} hamlets: {', '.join(names)}"
 
 
 def readout_text(model: AdoptionModel) -> str:
@@ -119,7 +132,10 @@ def network_segments(model: AdoptionModel) -> np.ndarray:
 
 
 def network_figure(model: AdoptionModel) -> Figure:
-    """The households on their rings, coloured by adoption state; ties in grey; team households ringed."""
+    """The households on their rings, coloured by adoption state; ties in grey; team households ringed. Above
+    ``RING_LIMIT`` households, ``hamlet_summary_figure`` instead."""
+    if model.population.n > RING_LIMIT:
+        return hamlet_summary_figure(model)
     pop = model.population
     pos = ring_layout(tuple(int(c) for c in np.bincount(pop.hamlet, minlength=pop.n_hamlets)))
     states = [h.state_label for h in model.households()]
@@ -148,6 +164,30 @@ def network_figure(model: AdoptionModel) -> Figure:
     return fig
 
 
+def hamlet_summary_figure(model: AdoptionModel) -> Figure:
+    """One row per hamlet: its households by adoption state (counts, stacked in the ladder's order)."""
+    pop = model.population
+    states = np.array([h.state_label for h in model.households()])
+    names = pop.hamlet_names
+    counts = {s: np.bincount(pop.hamlet[states == s], minlength=len(names)) for s in STATE_COLOURS}
+    fig = Figure(figsize=(5.4, max(2.4, 0.32 * len(names) + 1.3)), dpi=100)
+    ax = fig.add_axes((0.2, 0.2, 0.77, 0.68))
+    y = np.arange(len(names))[::-1]
+    left = np.zeros(len(names))
+    for s, colour in STATE_COLOURS.items():
+        ax.barh(y, counts[s], left=left, color=colour, edgecolor="white", linewidth=0.5, height=0.8,
+                label=f"{STATE_LABELS[s]} ({int(counts[s].sum())})", gid=f"hamlets:{s}")
+        left += counts[s]
+    ax.set_yticks(y, names, fontsize=8)
+    ax.set_xlabel("households", fontsize=8)
+    ax.tick_params(axis="x", labelsize=8)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.42, -0.16), ncols=2, fontsize=8, frameon=False)
+    fig.suptitle(f"Who uses what, {model.date}: {pop.n} households in {len(names)} hamlets",
+                 fontsize=10, x=0.02, ha="left")
+    return fig
+
+
 def _years(model: AdoptionModel, months: np.ndarray) -> np.ndarray:
     y0, m0 = model.calendar.start_ym
     return y0 + (m0 - 1) / 12 + np.asarray(months) / 12
@@ -170,7 +210,16 @@ def adoption_figure(model: AdoptionModel) -> Figure:
     ax = fig.add_subplot()
     x = _years(model, df["month"].to_numpy())
     for col, label, colour in PRODUCT_LINES:
-        ax.plot(x, 100 * df[col].to_numpy(), color=colour, linewidth=2, label=f"{label} {100 * df[col].iloc[-1]:.0f}%")
+        ax.plot(x, 100 * df[col].to_numpy(), color=colour, linewidth=2, label=f"{label} {100 * df[col].iloc[-1]:.0f}%",
+                gid=f"live:{col}")
+    ref = model.reference_timeseries() if hasattr(model, "reference_timeseries") else None
+    if ref is not None:  # the same place, parameters and seed without any lever, up to the current month
+        ref = ref[ref["month"] <= int(df["month"].max())]
+        xr = _years(model, ref["month"].to_numpy())
+        for col, _, colour in PRODUCT_LINES:
+            ax.plot(xr, 100 * ref[col].to_numpy(), color=colour, linewidth=1.2, linestyle="--", alpha=0.8,
+                    gid=f"reference:{col}")
+        ax.plot([], [], color="#555555", linestyle="--", linewidth=1.2, label="dashed: no policy, same seed")
     ax.axhline(95, color="#555555", linestyle=":", linewidth=1)
     _time_axis(ax, model)
     ax.text(ax.get_xlim()[1], 95.5, "95% target ", fontsize=7, color="#555555", va="bottom", ha="right")

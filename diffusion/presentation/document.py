@@ -1,6 +1,12 @@
 """A report as a list of blocks (headings, paragraphs, tables, figures, verbatim text), rendered to Markdown
 or to one self-contained HTML page (charts embedded as base64 PNG, the style sheet inline, no external
-address to fetch)."""
+address to fetch).
+
+Inline text may hold `code` spans written with backticks (the report's own templates do); text that comes from
+a user (names, descriptions, labels) is put in a code span with ``code(text)``, which survives any backticks
+in it, and anything else a user wrote is escaped in both outputs: ``<``, ``>`` and ``&`` become entities in
+Markdown as in HTML, so a description holding ``<script>`` is shown, never run.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +20,16 @@ import numpy as np
 
 from diffusion.foundation.strings import tr
 from diffusion.presentation.charts.render import RenderedChart
+
+#: Private marks around a code span made by ``code()`` (never in user text: control characters are removed).
+_OPEN, _CLOSE = "\x02", "\x03"
+_CODE = re.compile(f"{_OPEN}([^{_CLOSE}]*){_CLOSE}|`([^`]+)`")
+
+
+def code(text: object) -> str:
+    """``text`` as a code span of the document's inline text, whatever backticks it holds."""
+    clean = "".join(ch for ch in str(text) if ch not in (_OPEN, _CLOSE))
+    return f"{_OPEN}{clean}{_CLOSE}"
 
 
 @dataclass
@@ -51,25 +67,26 @@ class Document:
     # ------------------------------------------------------------------------------ Markdown
     def to_markdown(self) -> str:
         """The document as Markdown (charts linked as files beside it)."""
-        out = [f"# {self.title}", ""]
+        out = [f"# {_md_inline(self.title)}", ""]
         for b in self.blocks:
             kind = b[0]
             if kind == "h":
-                out += ["#" * (b[1] + 1) + " " + b[2], ""]
+                out += ["#" * (b[1] + 1) + " " + _md_inline(b[2]), ""]
             elif kind == "p":
-                out += [b[1], ""]
+                out += [_md_inline(b[1]), ""]
             elif kind == "table":
                 out.append("| " + " | ".join(_md_cell(h) for h in b[1]) + " |")
                 out.append("|" + "|".join("---" for _ in b[1]) + "|")
                 out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in b[2]]
                 out.append("")
             elif kind == "code":
-                fence = "~~~~" if "```" in b[1] else "```"
+                runs = [len(m) for m in re.findall(r"`+", b[1])]
+                fence = "`" * max(3, max(runs, default=0) + 1)
                 out += [fence + "toml", b[1].rstrip("\n"), fence, ""]
             elif kind == "figure":
                 _, n, chart, folder = b
                 rel = chart.png.relative_to(folder).as_posix()
-                caption = f"{tr('report.figure', self.lang, n=n)}. {chart.caption}"
+                caption = _md_inline(f"{tr('report.figure', self.lang, n=n)}. {chart.caption}")
                 svg, pdf = (p.relative_to(folder).as_posix() for p in (chart.svg, chart.pdf))
                 label = tr("report.figure", self.lang, n=n)
                 out += [f"![{label}]({rel})", "", f"*{caption}* ([SVG]({svg}) · [PDF]({pdf}))", ""]
@@ -140,15 +157,38 @@ def _cell(value: object) -> str:
 
 
 def _md_cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    return _md_inline(str(text)).replace("|", "\\|").replace("\n", " ")
+
+
+def _md_code(content: str) -> str:
+    """A Markdown code span holding ``content`` literally (a fence longer than any backtick run in it)."""
+    runs = [len(m) for m in re.findall(r"`+", content)]
+    fence = "`" * (max(runs, default=0) + 1)
+    pad = " " if runs else ""  # CommonMark strips one space on each side of a span that has both
+    return f"{fence}{pad}{content}{pad}{fence}"
+
+
+def _md_inline(text: str) -> str:
+    """Inline text as Markdown: code spans kept literal, ``<``, ``>`` and ``&`` elsewhere as entities (no raw
+    HTML passes through)."""
+    out, pos = [], 0
+    for m in _CODE.finditer(text):
+        out.append(html.escape(text[pos:m.start()], quote=False))
+        out.append(_md_code(m[1] if m[1] is not None else m[2]))
+        pos = m.end()
+    out.append(html.escape(text[pos:], quote=False))
+    return "".join(out)
 
 
 def _inline(text: str) -> str:
-    """HTML-escape ``text`` and turn `code` spans into <code> elements."""
-    escaped = html.escape(str(text), quote=False)
-
-    def code(m: re.Match) -> str:
-        cls = ' class="url"' if "://" in m[1] else ""
-        return f"<code{cls}>{m[1]}</code>"
-
-    return re.sub(r"`([^`]+)`", code, escaped)
+    """HTML-escape ``text`` and turn code spans (`code` or ``code()``) into <code> elements."""
+    out, pos = [], 0
+    text = str(text)
+    for m in _CODE.finditer(text):
+        out.append(html.escape(text[pos:m.start()], quote=False))
+        content = m[1] if m[1] is not None else m[2]
+        cls = ' class="url"' if "://" in content else ""
+        out.append(f"<code{cls}>{html.escape(content, quote=False)}</code>")
+        pos = m.end()
+    out.append(html.escape(text[pos:], quote=False))
+    return "".join(out)

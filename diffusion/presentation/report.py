@@ -2,57 +2,60 @@
 
 ``write_report(results_dir)`` reads a results folder (``experiments.results``), draws every applicable
 chart (``charts/<name>.{png,svg,pdf}``, see ``charts.render``) and writes, in the config's
-``[outputs] language``:
+``[outputs] language``, the answer first and the details after it:
 
-1. the question: the experiment's name and description;
-2. the set-up: population (place preset, its size and source), simulated period, replicates and seed,
-   model settings, levers, scenarios (and which levers are in effect in each, read from the results),
-   parameter sources and the Resolution 09 targets;
-3. the headline results: key outcomes of summary.csv per scenario, and each scenario's standing against
-   each Resolution 09 target: the value at the deadline, the households or people still short of it then,
-   and the month the near-target (``[outputs] near_target``) and the target are reached, or "not reached
-   by <last month>";
-4. the charts with numbered captions;
-5. how to reproduce: config hash, root seed, package versions, git commit, times, runs, command;
-appendices: every outcome of summary.csv with a readable label, the configuration as read, and every
-observation the package ships (diffusion/data/observations.csv) with its source.
+1. the answer: the question (the experiment's ``description``, or ``description_vi`` in Vietnamese), a few
+   sentences on each scenario against the reference and one table chosen from the outcomes the levers in
+   effect move (``answer``), per scenario and design point, and comparisons between two scenarios when
+   summary.csv holds them;
+2. the Resolution 09 targets by scenario: the value at the deadline, the households or people still short of
+   it then, and the month the near-target (``[outputs] near_target``) and the target are reached, or "not
+   reached by <last month>";
+3. the charts with numbered captions;
+4. the set-up: population (place, its size and source), simulated period, replicates and seed, levers,
+   scenarios (their ``label``/``label_vi`` and descriptions, and which levers are in effect in each);
+5. how to reproduce: config hash, root seed, package versions, git commit, times, runs, commands;
+appendices: the parameters and their sources, the Resolution 09 targets, model settings, every outcome of
+summary.csv with a readable label, the configuration as read, and every observation the package ships.
 
 The set-up is read from the validated config (``Results.config``), the provenance from the run's section of
 the manifest, and the outcomes of summary.csv are labelled and formatted by their ``Outcome`` objects
-(``summary_text``). The charts and the report are listed in the manifest as files of kind "report". The
-HTML embeds the charts as base64 PNG and its style sheet inline, and names sources as plain text: it opens
-offline (``document``). ``diffusion report RESULTS_DIR`` runs ``report_main``; ``diffusion run`` calls
+(``summary_text``). User text (names, descriptions, labels) is escaped (``document.code`` and the
+document's escaping). The charts and the report are listed in the manifest as files of kind "report"; a rerun
+whose results, config, language and package version are unchanged redraws nothing (``freshness``). The HTML
+embeds the charts as base64 PNG and its style sheet inline, and names sources as plain text: it opens offline
+(``document``). ``diffusion report RESULTS_DIR`` runs ``report_main``; ``diffusion run`` calls
 ``write_report`` at the end.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
-from pydantic import BaseModel
 
 from diffusion.experiments.config import ExperimentConfig
 from diffusion.experiments.outcomes import Outcome
 from diffusion.experiments.results import TIMESERIES
 from diffusion.foundation import sources
 from diffusion.foundation.files import atomic_write
-from diffusion.foundation.strings import STRINGS, fmt_month, fmt_number, fmt_pct, lever_label, tr
+from diffusion.foundation.strings import STRINGS, fmt_month, fmt_number, fmt_pct, lever_label, metric_label, tr
 from diffusion.foundation.version import __version__
+from diffusion.presentation import answer
 from diffusion.presentation.charts.data import n_runs, of_scenario, scenarios_in
-from diffusion.presentation.charts.render import RenderedChart, draw_charts, record_files
+from diffusion.presentation.charts.render import RenderedChart, charts_of, drawn_record, record_files
 from diffusion.presentation.charts.targets import target_status
 from diffusion.presentation.charts.view import ResultsView, open_view
-from diffusion.presentation.document import Document
+from diffusion.presentation.config_text import as_written, flatten, parameters_table, settings_text
+from diffusion.presentation.document import Document, code
 from diffusion.presentation.summary_text import (
-    headline_outcomes,
     known_outcomes,
     near_target,
     outcome_label,
@@ -68,31 +71,6 @@ log = logging.getLogger(__name__)
 __all__ = ["build_document", "report_main", "summary_rows", "write_report"]
 
 
-# ------------------------------------------------------------------------------------ formatting
-def _flatten(value: object, prefix: str = "") -> list[tuple[str, str]]:
-    """(dotted key, text) pairs of a nested config section."""
-    if isinstance(value, dict):
-        out = []
-        for k, v in value.items():
-            out += _flatten(v, f"{prefix}.{k}" if prefix else str(k))
-        return out
-    return [(prefix, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))]
-
-
-def _as_written(section: BaseModel | dict | None) -> dict[str, Any]:
-    """A config table's settings as the file wrote them (defaults it does not mention left out)."""
-    if section is None:
-        return {}
-    if isinstance(section, BaseModel):
-        return section.model_dump(exclude_unset=True, exclude_none=True)
-    return dict(section)
-
-
-def _settings_text(section: dict[str, Any], skip: tuple[str, ...] = ()) -> str:
-    pairs = [(k, v) for k, v in _flatten(section) if k not in skip]
-    return "; ".join(f"`{k}` = {v}" for k, v in pairs) if pairs else "–"
-
-
 def levers_in_effect(ts: pd.DataFrame) -> dict[str, list[str]]:
     """Scenario -> the levers that spent money or did something in its runs (read from the results)."""
     levers = sorted({c.split(".", 1)[1] for c in ts.columns if c.startswith("cum_cost.")})
@@ -106,15 +84,6 @@ def levers_in_effect(ts: pd.DataFrame) -> dict[str, list[str]]:
                 active.append(lv)
         out[scn] = active
     return out
-
-
-def _parameters_table() -> pd.DataFrame | None:
-    """diffusion/data/parameters.csv (parameter provenance) if the package ships it and it has rows."""
-    try:
-        rows = sources.parameters()
-    except OSError:
-        return None
-    return pd.DataFrame(rows) if rows else None
 
 
 # ------------------------------------------------------------------------------------ the report
@@ -163,11 +132,91 @@ class _Inputs:
     def seed(self) -> object:
         return self.run.get("root_seed", self.cfg.experiment.seed if self.cfg is not None else "–")
 
+    def name(self, scenario: str) -> str:
+        """A scenario as the report names it: its ``label`` (``label_vi`` in Vietnamese) and its key in a code
+        span, or the key alone."""
+        sec = self.cfg.sections.scenarios.get(scenario) if self.cfg is not None else None
+        sec = as_written(sec)
+        label = (sec.get("label_vi") if self.lang == "vi" else "") or sec.get("label") or ""
+        return f"{label} ({code(scenario)})" if label else code(scenario)
 
-def _question(doc: Document, r: _Inputs) -> None:
-    doc.heading(1, tr("report.question", r.lang))
-    description = r.cfg.experiment.description if r.cfg is not None else ""
-    doc.para(description or tr("report.no_description", r.lang))
+    def lever_kind(self, lever: str) -> str:
+        """The kind of a lever of the config by its name (the name itself when the config does not say)."""
+        sec = self.cfg.sections.levers.get(lever) if self.cfg is not None else None
+        return str(sec.get("kind", lever)) if isinstance(sec, dict) else lever
+
+
+def _answer(doc: Document, r: _Inputs) -> None:
+    """The question, a few sentences on each scenario against the reference and one table (``answer``)."""
+    lang = r.lang
+    doc.heading(1, tr("report.answer", lang))
+    exp = r.cfg.experiment if r.cfg is not None else None
+    question = ((exp.description_vi if lang == "vi" else "") or exp.description) if exp is not None else ""
+    doc.para(question or tr("report.no_description", lang))
+    long = r.summary
+    if long is None:
+        doc.para(tr("report.no_summary", lang))
+        return
+    if long.empty:
+        raw = r.view.results.summary
+        doc.table(list(raw.columns), raw.astype(str).values.tolist())
+        return
+    in_effect = levers_in_effect(r.ts)
+    kinds = [r.lever_kind(lv) for lvs in in_effect.values() for lv in lvs]
+    products = answer.moved_products(kinds)
+    main = long[long["reference"].isin(["", r.view.reference])]
+    cols = answer.answer_columns(list(main["outcome"]), r.outcomes, products)
+    design = answer.design_columns(long)
+    doc.para(tr("report.answer_intro", lang, n=len(r.view.scenarios), reference=r.name(r.view.reference),
+                runs=n_runs(r.ts), start=fmt_month(r.month_dates[min(r.month_dates)], lang),
+                end=fmt_month(r.last_date, lang),
+                products=", ".join(metric_label(f"share_{p}", lang, short=True) for p in products)))
+    rows = []
+    for key, group in main.groupby(["scenario", *design], sort=False, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        values = {row.outcome: _value_text(row, r) for row in _rows(group)}
+        rows.append([r.name(key[0]), *key[1:], *(values.get(o, "–") for o in cols.names)])
+        if key[0] != r.view.reference:  # in words, on the products its own levers move
+            own = answer.moved_products(r.lever_kind(lv) for lv in in_effect.get(key[0], []))
+            text = answer.answer_sentence(r.name(key[0]) + _design_text(design, key[1:]), r.name(r.view.reference),
+                                          values, answer.answer_columns(list(group["outcome"]), r.outcomes, own),
+                                          r.outcomes, lang, r.last_date)
+            if text:
+                doc.para(text)
+    doc.table([tr("col.scenario", lang), *(code(c) for c in design)]
+              + [outcome_label(o, r.outcomes, lang, r.last_date) for o in cols.names], rows)
+    doc.para(tr("report.headline_note", lang))
+    _comparisons(doc, r, long[~long["reference"].isin(["", r.view.reference])], design)
+
+
+def _design_text(design: list[str], values: tuple) -> str:
+    return "".join(f", {code(c)} = {v}" for c, v in zip(design, values))
+
+
+def _value_text(row, r: _Inputs) -> str:
+    note = getattr(row, "note", None)
+    if isinstance(note, str) and f"note.{note}" in STRINGS:  # "no_measurable_effect": no number to show
+        return tr(f"note.{note}", r.lang)
+    med, interval = outcome_values(row, r.outcomes.get(row.outcome), r.lang, r.month_dates)
+    return med if interval in ("–", f"{med} – {med}") else f"{med} ({interval})"
+
+
+def _comparisons(doc: Document, r: _Inputs, rows: pd.DataFrame, design: list[str]) -> None:
+    """Rows of summary.csv that compare two scenarios other than the reference (paired on replicates)."""
+    if rows.empty:
+        return
+    lang = r.lang
+    doc.heading(2, tr("report.comparisons", lang))
+    doc.table([tr("col.scenario", lang), tr("col.compared_with", lang), *(code(c) for c in design),
+               tr("col.outcome", lang), tr("col.median", lang)],
+              [[r.name(row.scenario), r.name(row.reference), *(getattr(row, c) for c in design),
+                outcome_label(row.outcome, r.outcomes, lang, r.last_date), _value_text(row, r)]
+               for row in _rows(rows)])
+
+
+def _rows(table: pd.DataFrame) -> list[SimpleNamespace]:
+    """The rows of a ``summary_long`` table as objects (column names with dots kept, unlike itertuples)."""
+    return [SimpleNamespace(**rec) for rec in table.to_dict("records")]
 
 
 def _population(doc: Document, r: _Inputs) -> None:
@@ -179,10 +228,10 @@ def _population(doc: Document, r: _Inputs) -> None:
         doc.para(tr("report.place_line", lang, name=r.view.place or place.name,
                     households=fmt_number(place.households, lang), hamlets=fmt_number(place.hamlets, lang),
                     communes=fmt_number(place.communes, lang), basis=place.basis,
-                    source=f"`{place.source_url}`" if place.source_url else tr("word.unknown", lang)))
-    pop = _as_written(r.cfg.population if r.cfg is not None else None)
+                    source=code(place.source_url) if place.source_url else tr("word.unknown", lang)))
+    pop = as_written(r.cfg.population if r.cfg is not None else None)
     if any(k != "place" for k in pop):
-        doc.para(_settings_text(pop, skip=("place",)))
+        doc.para(settings_text(pop, skip=("place",)))
     exp = r.cfg.experiment if r.cfg is not None else None
     months = r.month_dates
     doc.para(tr("report.period", lang, start=fmt_month(exp.start if exp else months[min(months)], lang),
@@ -190,19 +239,23 @@ def _population(doc: Document, r: _Inputs) -> None:
                 reps=exp.replications if exp else n_runs(r.ts), seed=r.seed()))
 
 
-def _model_and_levers(doc: Document, r: _Inputs) -> None:
+def _levers(doc: Document, r: _Inputs) -> None:
     lang = r.lang
-    model = _as_written(r.cfg.sections.model if r.cfg is not None else None)
-    if model:
-        doc.heading(2, tr("report.model", lang))
-        doc.table([tr("col.setting", lang), tr("col.value", lang)], [[f"`{k}`", v] for k, v in _flatten(model)])
-        doc.para(tr("report.model_note", lang))
     levers = r.cfg.sections.levers if r.cfg is not None else {}
     if levers:
         doc.heading(2, tr("report.levers", lang))
-        rows = [[f"`{name}`", lever_label(str(sec.get("kind", name)), lang), _settings_text(sec, skip=("kind",))]
+        rows = [[code(name), lever_label(str(sec.get("kind", name)), lang), settings_text(sec, skip=("kind",))]
                 for name, sec in levers.items()]
         doc.table([tr("col.lever", lang), tr("col.kind", lang), tr("col.settings", lang)], rows)
+
+
+def _model_settings(doc: Document, r: _Inputs) -> None:
+    lang = r.lang
+    model = as_written(r.cfg.sections.model if r.cfg is not None else None)
+    if model:
+        doc.heading(1, tr("report.model", lang))
+        doc.table([tr("col.setting", lang), tr("col.value", lang)], [[code(k), v] for k, v in flatten(model)])
+        doc.para(tr("report.model_note", lang))
 
 
 def _scenarios(doc: Document, r: _Inputs) -> None:
@@ -211,64 +264,46 @@ def _scenarios(doc: Document, r: _Inputs) -> None:
     sections = r.cfg.sections.scenarios if r.cfg is not None else {}
     rows = []
     for scn in view.scenarios:
-        sec = _as_written(sections.get(scn))
-        rows.append([f"`{scn}`", str(sec.get("description", "")), _settings_text(sec, skip=("description",))])
+        sec = as_written(sections.get(scn))
+        description = (sec.get("description_vi") if lang == "vi" else "") or sec.get("description", "")
+        rows.append([r.name(scn), str(description),
+                     settings_text(sec, skip=("description", "description_vi", "label", "label_vi"))])
     doc.table([tr("col.scenario", lang), tr("col.description", lang), tr("col.settings", lang)], rows)
-    doc.para(tr("report.reference_is", lang, name=f"`{view.reference}`"))
+    doc.para(tr("report.reference_is", lang, name=r.name(view.reference)))
     in_effect = levers_in_effect(r.ts)
     all_levers = sorted({lv for v in in_effect.values() for lv in v})
     if all_levers:
         doc.heading(3, tr("report.levers_by_scenario", lang))
-        doc.table([tr("col.scenario", lang)] + [f"`{lv}`" for lv in all_levers],
-                  [[f"`{s}`"] + [tr("word.yes", lang) if lv in in_effect[s] else "" for lv in all_levers]
+        doc.table([tr("col.scenario", lang)] + [code(lv) for lv in all_levers],
+                  [[r.name(s)] + [tr("word.yes", lang) if lv in in_effect[s] else "" for lv in all_levers]
                    for s in view.scenarios])
 
 
 def _parameters_and_targets(doc: Document, r: _Inputs) -> None:
     lang = r.lang
-    doc.heading(2, tr("report.parameters", lang))
-    params = _parameters_table()
+    doc.heading(1, tr("report.parameters", lang))
+    params = parameters_table()
     if params is not None:
         header = [tr(f"col.{c}", lang) if f"col.{c}" in STRINGS else c for c in params.columns]
         rows = params.astype(str).values.tolist()
         if params.columns[0] == "name":
-            rows = [[f"`{row[0]}`"] + row[1:] for row in rows]
+            rows = [[code(row[0])] + row[1:] for row in rows]
         if "basis" in params.columns:
             j = list(params.columns).index("basis")
             for row in rows:
                 row[j] = tr(f"basis.{row[j]}", lang) if f"basis.{row[j]}" in STRINGS else row[j]
         doc.table(header, rows)
     doc.para(tr("report.see_sources", lang))
-    doc.heading(2, tr("report.targets", lang))
+    doc.heading(1, tr("report.targets", lang))
     doc.table([tr("col.target", lang), tr("col.indicator", lang), tr("col.share", lang), tr("col.by", lang),
                tr("col.source", lang), tr("col.note", lang)],
-              [[t.label(lang), f"`{t.metric}`", fmt_pct(t.share, lang),
-                fmt_month(t.by, lang), f"`{t.source_url}`", t.note] for t in sources.targets()])
+              [[t.label(lang), code(t.metric), fmt_pct(t.share, lang), fmt_month(t.by, lang), code(t.source_url),
+                _translated(f"target_note.{t.target}", lang, t.note)] for t in sources.targets()])
 
 
-def _headline(doc: Document, r: _Inputs) -> None:
-    lang, long = r.lang, r.summary
-    if long is None:
-        doc.para(tr("report.no_summary", lang))
-        return
-    if long.empty:
-        raw = r.view.results.summary
-        doc.table(list(raw.columns), raw.astype(str).values.tolist())
-        return
-    heads = headline_outcomes(list(dict.fromkeys(long["outcome"])), r.outcomes)
-    if not heads:
-        return
-    doc.para(tr("report.headline_note", lang))
-    cells = {(row.scenario, row.outcome): outcome_values(row, r.outcomes.get(row.outcome), lang, r.month_dates)
-             for row in long.itertuples()}
-    rows = []
-    for scn in dict.fromkeys(long["scenario"]):
-        row = [f"`{scn}`"]
-        for o in heads:
-            med, interval = cells.get((scn, o), ("–", "–"))
-            row.append(med if interval in ("–", f"{med} – {med}") else f"{med} ({interval})")
-        rows.append(row)
-    doc.table([tr("col.scenario", lang)] + [outcome_label(o, r.outcomes, lang, r.last_date) for o in heads], rows)
+def _translated(key: str, lang: str, text: str) -> str:
+    """``key`` of STRINGS in ``lang`` if the table has it, else ``text`` as written."""
+    return tr(key, lang) if key in STRINGS else text
 
 
 def _targets_result(doc: Document, r: _Inputs) -> None:
@@ -279,7 +314,7 @@ def _targets_result(doc: Document, r: _Inputs) -> None:
     status = target_status(r.ts, near=near)
     if not status:
         return
-    doc.heading(2, tr("report.targets_result", lang))
+    doc.heading(1, tr("report.targets_result", lang))
     doc.para(tr("target.about", lang, near=fmt_pct(near, lang)))
     rows = []
     for s in status:
@@ -289,7 +324,7 @@ def _targets_result(doc: Document, r: _Inputs) -> None:
             value += " — " + tr("note.run_ends", lang, date=fmt_month(s.date, lang))
         target = f"{s.target.label(lang)}: {fmt_pct(s.target.share, lang)}, {fmt_month(s.target.by, lang)}"
         cells = target_cells(s, lang)
-        rows.append([f"`{s.scenario}`", target, value, f"{s.met}/{s.runs}", cells["short"], cells["unit"],
+        rows.append([r.name(s.scenario), target, value, f"{s.met}/{s.runs}", cells["short"], cells["unit"],
                      cells["near_when"], cells["when"]])
     doc.table([tr("col.scenario", lang), tr("col.target", lang), tr("col.value_at", lang), tr("col.met", lang),
                tr("col.shortfall", lang), tr("col.unit", lang),
@@ -297,7 +332,7 @@ def _targets_result(doc: Document, r: _Inputs) -> None:
                tr("col.target_reached", lang)], rows)
     for scn in dict.fromkeys(s.scenario for s in status):
         for s in (s for s in status if s.scenario == scn):
-            doc.para(f"`{scn}` — {target_sentence(s, lang)}")
+            doc.para(f"{r.name(scn)} — {target_sentence(s, lang)}")
 
 
 def _charts(doc: Document, r: _Inputs) -> None:
@@ -315,61 +350,73 @@ def _reproduce(doc: Document, r: _Inputs) -> None:
     versions_text = ", ".join(f"{k} {v}" for k, v in versions.items()) if isinstance(versions, dict) else str(versions)
     git = run.get("git")
     if isinstance(git, dict) and git.get("commit"):
-        commit = f"`{git['commit']}`" + (f" ({tr('word.dirty', lang)})" if git.get("dirty") else "")
+        commit = code(git["commit"]) + (f" ({tr('word.dirty', lang)})" if git.get("dirty") else "")
     else:
         commit = "`–`"
     command = run.get("command") or f"diffusion run {run.get('config_file') or '<config.toml>'}"
     facts = [
-        ("fact.config_sha256", f"`{run.get('config_sha256', '–')}`"),
-        ("fact.root_seed", f"`{r.seed()}`"),
+        ("fact.config_sha256", code(run.get("config_sha256", "–"))),
+        ("fact.root_seed", code(r.seed())),
         ("fact.git_commit", commit),
         ("fact.versions", versions_text or "–"),
         ("fact.started", str(run.get("started") or "–")),
         ("fact.finished", str(run.get("finished") or "–")),
         ("fact.runs", f"{run.get('runs_done', '–')} / {run.get('runs_failed', '–')}"),
-        ("fact.command", f"`{command}`; `diffusion report {r.view.folder.name}`"),
+        ("fact.command", code(command)),
+        ("fact.report_command", code(f"diffusion report {results_path(r.view.folder)}")),
     ]
     doc.table([tr("col.fact", lang), tr("col.value", lang)], [[tr(k, lang), v] for k, v in facts])
 
 
+def results_path(folder: Path) -> str:
+    """The results folder as a command should name it: relative to the working directory when inside it."""
+    folder = Path(folder).resolve()
+    try:
+        return folder.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return folder.as_posix()
+
+
 def _appendices(doc: Document, r: _Inputs) -> None:
     lang, long = r.lang, r.summary
+    _parameters_and_targets(doc, r)
+    _model_settings(doc, r)
     if long is not None and not long.empty:
         doc.heading(1, tr("report.summary_full", lang))
+        design = answer.design_columns(long)
         rows = []
-        for row in long.itertuples():
+        for row in _rows(long):
             med, interval = outcome_values(row, r.outcomes.get(row.outcome), lang, r.month_dates)
-            rows.append([f"`{row.scenario}`", outcome_label(row.outcome, r.outcomes, lang, r.last_date), med,
-                         interval])
-        doc.table([tr("col.scenario", lang), tr("col.outcome", lang), tr("col.median", lang),
-                   tr("col.interval", lang)], rows)
+            rows.append([r.name(row.scenario), *(getattr(row, c) for c in design),
+                         outcome_label(row.outcome, r.outcomes, lang, r.last_date), med, interval])
+        doc.table([tr("col.scenario", lang), *(code(c) for c in design), tr("col.outcome", lang),
+                   tr("col.median", lang), tr("col.interval", lang)], rows)
     if r.run.get("config_text"):
         doc.heading(1, tr("report.config_text", lang))
         if r.run.get("config_file"):
-            doc.para(f"`{r.run['config_file']}`")
+            doc.para(code(r.run["config_file"]))
         doc.code(str(r.run["config_text"]))
     doc.heading(1, tr("report.sources", lang))
     doc.para(tr("report.parameters_note", lang))
     doc.table([tr("col.place", lang), tr("col.indicator", lang), tr("col.value", lang), tr("col.unit", lang),
                tr("col.date", lang), tr("col.source", lang), tr("col.note", lang)],
-              [[o["place"], o["indicator"], o["value"], o["unit"], o["date"], f"`{o['source_url']}`", o["note"]]
-               for o in sources.observations()])
+              [[o["place"], o["indicator"], o["value"], _translated(f"unit.{o['unit']}", lang, o["unit"]), o["date"],
+                code(o["source_url"]), o["note"]] for o in sources.observations()])
 
 
 def build_document(view: ResultsView, charts: list[RenderedChart]) -> Document:
-    """The report's content for the results of a run and the charts drawn from them."""
+    """The report's content for the results of a run and the charts drawn from them: the answer first, the
+    details after it, the parameters in an appendix."""
     r = _Inputs(view, charts)
     name = r.cfg.name if r.cfg is not None else (view.results.manifest.get("experiment") or view.folder.name)
     doc = Document(tr("report.title", r.lang, name=name), r.lang)
     doc.para(tr("report.generated", r.lang, version=__version__, folder=view.folder.name))
-    _question(doc, r)
-    doc.heading(1, tr("report.setup", r.lang))
-    for section in (_population, _model_and_levers, _scenarios, _parameters_and_targets):
-        section(doc, r)
-    doc.heading(1, tr("report.results", r.lang))
-    _headline(doc, r)
+    _answer(doc, r)
     _targets_result(doc, r)
     _charts(doc, r)
+    doc.heading(1, tr("report.setup", r.lang))
+    for section in (_population, _levers, _scenarios):
+        section(doc, r)
     _reproduce(doc, r)
     _appendices(doc, r)
     return doc
@@ -395,13 +442,17 @@ def write_report(results_dir: str | Path, quiet: bool = False, language: str | N
         raise FileNotFoundError(f"{folder / TIMESERIES} does not exist: is {folder} a results folder of "
                                 "`diffusion run`?")
     view = open_view(folder, language)
-    charts = draw_charts(view)
+    charts, key, drawn = charts_of(view, quiet=quiet)
     doc = build_document(view, charts)
-    md_path = atomic_write(view.folder / "report.md", doc.to_markdown())
-    html_path = atomic_write(view.folder / "report.html", doc.to_html())
-    record_files(view.folder, [*(p for c in charts for p in c.paths), md_path, html_path])
-    (log.debug if quiet else log.info)("wrote %s and %s (%d charts)", md_path, html_path, len(charts))
-    return md_path
+    written = [*(p for c in charts for p in c.paths)] if drawn else []
+    for path, text in ((view.folder / "report.md", doc.to_markdown()), (view.folder / "report.html", doc.to_html())):
+        if not path.is_file() or path.read_bytes() != text.encode("utf-8"):  # unchanged: left as it is
+            written.append(atomic_write(path, text))
+    if written:
+        record_files(view.folder, written, drawn_record(None, key, charts))
+    (log.debug if quiet else log.info)("%s %s (%d charts)", "wrote" if written else "unchanged:",
+                                       view.folder / "report.md", len(charts))
+    return view.folder / "report.md"
 
 
 def report_main(argv: list[str] | None = None) -> int:

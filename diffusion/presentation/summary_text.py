@@ -29,17 +29,13 @@ from diffusion.foundation.strings import fmt_month, fmt_number, fmt_pct, tr
 from diffusion.presentation.charts.targets import TargetStatus
 from diffusion.presentation.charts.view import ResultsView
 
-#: Indicators of the headline table, each at the Resolution 09 target date (else at the end of the runs).
-HEADLINE_METRICS: tuple[str, ...] = ("share_internet", "share_fibre", "share_working_age_smartphone")
-#: Kinds of outcome of the headline table after the indicators (of internet use where they have an indicator).
-HEADLINE_KINDS: tuple[str, ...] = ("total_cost", "additional", "cost_per_additional")
-
 
 def summary_long(summary: pd.DataFrame) -> pd.DataFrame:
     """summary.csv as one row per scenario and outcome: scenario, outcome, median, p5, p95, mean, date.
 
     Reads the long format of the experiment layer (scenario, outcome, median, p05|p5, p95, [mean, date,
-    ...]) and a wide one (scenario, <outcome>_median, <outcome>_p5|_p05, <outcome>_p95); empty if neither.
+    ...]; its other columns, such as ``reference`` and design values, are kept after these) and a wide one
+    (scenario, <outcome>_median, <outcome>_p5|_p05, <outcome>_p95); empty if neither.
     """
     cols = ["scenario", "outcome", "median", "p5", "p95", "mean", "date"]
     if {"scenario", "outcome", "median"} <= set(summary.columns):
@@ -51,7 +47,13 @@ def summary_long(summary: pd.DataFrame) -> pd.DataFrame:
             "mean": pd.to_numeric(summary.get("mean", np.nan), errors="coerce"),
             "date": summary.get("date", pd.Series([None] * len(summary))).where(lambda d: d.notna(), None),
         })
-        return out[cols].reset_index(drop=True)
+        # what the row is compared with, and any design columns (``answer.design_columns``), kept as they are
+        ref = summary["reference"] if "reference" in summary.columns else pd.Series([""] * len(summary))
+        out["reference"] = ref.astype(object).where(ref.notna(), "").astype(str).to_numpy()
+        extra = [c for c in summary.columns if c not in out.columns and c not in ("p05", "p5")]
+        for c in extra:
+            out[c] = summary[c].to_numpy()
+        return out[cols + ["reference"] + extra].reset_index(drop=True)
     if "scenario" in summary.columns:
         outcomes = [c[: -len("_median")] for c in summary.columns if c.endswith("_median")]
         rows = []
@@ -59,9 +61,10 @@ def summary_long(summary: pd.DataFrame) -> pd.DataFrame:
             for o in outcomes:
                 low = r.get(f"{o}_p05", r.get(f"{o}_p5", np.nan))
                 high = r.get(f"{o}_p95", np.nan)
-                rows.append([str(r["scenario"]), o, float(r[f"{o}_median"]), float(low), float(high), np.nan, None])
-        return pd.DataFrame(rows, columns=cols)
-    return pd.DataFrame(columns=cols)
+                rows.append([str(r["scenario"]), o, float(r[f"{o}_median"]), float(low), float(high), np.nan, None,
+                             ""])
+        return pd.DataFrame(rows, columns=cols + ["reference"])
+    return pd.DataFrame(columns=cols + ["reference"])
 
 
 def summary_rows(summary: pd.DataFrame) -> list[tuple[str, str, float, float, float]]:
@@ -148,21 +151,6 @@ def outcome_values(row, outcome: Outcome | None, lang: str, month_dates: dict[in
     med, lo, hi = row.median, row.p5, row.p95
     text = fmt(med, lang) if np.isfinite(med) else "–"
     return text, (f"{fmt(lo, lang)} – {fmt(hi, lang)}" if np.isfinite(lo) and np.isfinite(hi) else "–")
-
-
-def headline_outcomes(names: list[str], outcomes: dict[str, Outcome]) -> list[str]:
-    """The outcomes of the headline table among ``names``, in order: the indicators of HEADLINE_METRICS at
-    the Resolution 09 target date (else at the end), total spending, additional internet households and
-    their cost."""
-    present = [outcomes[n] for n in names if n in outcomes]
-    dates = sorted({t.by for t in sources.targets()})
-    chosen: list[Outcome] = []
-    for m in HEADLINE_METRICS:
-        at = [o for d in dates for o in present if o.kind == "at" and o.metric == m and o.date == d]
-        chosen += (at or [o for o in present if o.kind == "final" and o.metric == m])[:1]
-    for kind in HEADLINE_KINDS:
-        chosen += [o for o in present if o.kind == kind and o.indicator in ("", "internet")][:1]
-    return [o.name for o in chosen]
 
 
 # ------------------------------------------------------------------------------------ targets

@@ -10,7 +10,8 @@
   (``foundation.files.atomic_write``).
 
 Charts are built on ``matplotlib.figure.Figure`` directly (no pyplot, no global state; rendering uses
-the Agg canvas), inside ``style_context()``.
+the Agg canvas), inside ``style_context()``. They are ``ChartFigure``s, which Jupyter shows inline as PNG
+(``_repr_png_``): a chart function's result as the last line of a notebook cell displays the chart.
 """
 
 from __future__ import annotations
@@ -109,10 +110,27 @@ def style_context() -> Iterator[None]:
         yield
 
 
+#: Width at which a notebook shows a chart (pixels): the PNG is drawn at twice that, for sharp screens.
+NOTEBOOK_DPI = 100
+
+
+class ChartFigure(Figure):
+    """A chart: a matplotlib ``Figure`` that Jupyter and IPython display inline (as PNG, in the house style).
+
+    Figures made without pyplot are not known to pyplot, so ``plt.show()`` does not show them; this one shows
+    itself when it is the value of a notebook cell (or passed to ``IPython.display.display``).
+    """
+
+    def _repr_png_(self) -> tuple[bytes, dict[str, int]]:
+        width, height = self.get_size_inches()
+        data = render_bytes(self, "png", dpi=2 * NOTEBOOK_DPI)
+        return data, {"width": round(width * NOTEBOOK_DPI), "height": round(height * NOTEBOOK_DPI)}
+
+
 def new_figure(nrows: int = 1, ncols: int = 1, *, height: float = 3.4, width: float = WIDTH,
                sharex: bool | str = False, sharey: bool | str = False) -> tuple[Figure, np.ndarray]:
     """A Figure with a grid of axes (always returned as a 2-D array) and constrained layout."""
-    fig = Figure(figsize=(width, height), layout="constrained")
+    fig = ChartFigure(figsize=(width, height), layout="constrained")
     axes = fig.subplots(nrows, ncols, sharex=sharex, sharey=sharey, squeeze=False)
     return fig, axes
 
@@ -202,10 +220,10 @@ METADATA: dict[str, dict] = {
 }
 
 
-def render_bytes(fig: Figure, fmt: str) -> bytes:
-    """The figure rendered as ``fmt`` ("png", "svg" or "pdf") with the fixed metadata."""
+def render_bytes(fig: Figure, fmt: str, dpi: int = PNG_DPI) -> bytes:
+    """The figure rendered as ``fmt`` ("png", "svg" or "pdf") with the fixed metadata (PNG at ``dpi``)."""
     buf = io.BytesIO()
-    kw = {"dpi": PNG_DPI} if fmt == "png" else {}
+    kw = {"dpi": dpi} if fmt == "png" else {}
     with style_context():
         fig.savefig(buf, format=fmt, metadata=METADATA[fmt], **kw)
     return buf.getvalue()

@@ -131,7 +131,7 @@ def resolution09_dashboard(results: pd.DataFrame, targets=None, reference: str |
     row_h = 0.36 * len(scenarios) + 0.75
     last_date = at_month(results)[2]
     with style.style_context():
-        fig = Figure(figsize=(style.WIDTH, row_h * len(tgs) + 0.9), layout="constrained")
+        fig = style.ChartFigure(figsize=(style.WIDTH, row_h * len(tgs) + 0.9), layout="constrained")
         grid = fig.subplots(len(tgs), 2, squeeze=False, gridspec_kw={"width_ratios": [3, 2]})
         for row, tg in enumerate(tgs):
             ax, tx = grid[row]
