@@ -21,7 +21,12 @@ Charts:
 """
 
 from diffusion.foundation.strings import LANGUAGES, STRINGS, tr
-from diffusion.presentation.charts import plans, style  # noqa: F401  (plans registers the run's chart families)
+from diffusion.presentation.charts import (  # noqa: F401  (plans registers the run's chart families)
+    decision,  # noqa: F401  (registers the decision chart families)
+    plans,
+    style,
+    sweep,  # noqa: F401  (registers the chart of outcomes against a swept design value)
+)
 from diffusion.presentation.charts.adoption import (
     additional_adopters_chart,
     adoption_by_group,
@@ -32,6 +37,13 @@ from diffusion.presentation.charts.adoption import (
 from diffusion.presentation.charts.calibration import calibration_fit, pair_plot, posterior_chart, targets_chart
 from diffusion.presentation.charts.costs import cost_effectiveness_chart, spending_over_time
 from diffusion.presentation.charts.data import observed_points, quantile_bands
+from diffusion.presentation.charts.decision import (
+    pareto_front,
+    pareto_policies,
+    peeling_chart,
+    robustness_chart,
+    search_convergence,
+)
 from diffusion.presentation.charts.registry import chart_names, check_outputs
 from diffusion.presentation.charts.render import RenderedChart, planned_charts, render_charts
 from diffusion.presentation.charts.sensitivity import convergence_chart, morris_chart, sobol_chart
@@ -56,14 +68,19 @@ __all__ = [
     "morris_chart",
     "observed_points",
     "open_view",
+    "pareto_front",
+    "pareto_policies",
+    "peeling_chart",
     "pair_plot",
     "planned_charts",
     "posterior_chart",
     "quantile_bands",
     "render_charts",
     "resolution09_dashboard",
+    "robustness_chart",
     "save",
     "scenario_comparison",
+    "search_convergence",
     "sobol_chart",
     "spending_over_time",
     "style",

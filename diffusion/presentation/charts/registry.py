@@ -32,7 +32,7 @@ from diffusion.foundation.strings import tr
 from diffusion.foundation.text import did_you_mean
 
 #: The analyses whose tables charts are drawn from.
-KINDS: tuple[str, ...] = ("run", "sensitivity", "calibration")
+KINDS: tuple[str, ...] = ("run", "sensitivity", "calibration", "optimisation")
 #: What ``[outputs] charts`` may say besides families and chart names.
 ALL = "all"
 
