@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import textwrap
 
+import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
@@ -151,10 +152,14 @@ def x_grid(ax: Axes) -> None:
 
 
 def label_first_col(axes: list[Axes], text: str) -> None:
-    """The y label on the panels of the first column only."""
-    for ax in axes:
-        if ax.get_subplotspec().is_first_col():
-            ax.set_ylabel(text)
+    """The y label on the panels of the first column only; with several rows of panels, once for the figure (a
+    long label, such as the Vietnamese one of income quintiles, would run past a single panel and the title)."""
+    first = [ax for ax in axes if ax.get_subplotspec().is_first_col()]
+    if len(first) > 1:
+        first[0].figure.supylabel(text, fontsize=matplotlib.rcParams["axes.labelsize"])
+        return
+    for ax in first:
+        ax.set_ylabel(text)
 
 
 def point_range(ax: Axes, y: float, q: pd.Series | dict, *, colour: str, marker: str = "o", filled: bool = True,
