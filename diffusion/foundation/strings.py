@@ -347,6 +347,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "col.reached": {"en": "Month reached (median)", "vi": "Tháng đạt (trung vị)"},
     "col.name": {"en": "Parameter", "vi": "Tham số"},
     "col.basis": {"en": "Basis", "vi": "Căn cứ"},
+    "col.min": {"en": "Plausible from", "vi": "Hợp lý từ"},
+    "col.max": {"en": "to", "vi": "đến"},
     "basis.source": {"en": "source", "vi": "có nguồn"},
     "basis.derived": {"en": "derived", "vi": "suy ra"},
     "basis.assumption": {"en": "assumption", "vi": "giả định"},
