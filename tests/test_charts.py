@@ -426,3 +426,19 @@ def test_charts_of_a_folder_without_a_run(results_ts, tmp_path):
     assert not render_charts(folder, kinds=("run", "sensitivity"))
     files = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["files"]
     assert sorted(files) == sorted(p.relative_to(folder).as_posix() for c in charts for p in c.paths)
+
+
+def test_charts_name_scenarios_by_their_labels(results_ts, tmp_path):
+    """A scenario's ``label`` (``label_vi`` in Vietnamese) names it in the charts of a results folder; a scenario
+    without one keeps its key."""
+    folder = write_results_folder(tmp_path / "labels", results_ts)
+    path = folder / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    scenarios = manifest["analyses"]["run"]["config"]["scenarios"]
+    scenarios["digital_teams"].update(label="Teams in every hamlet", label_vi="Tổ công nghệ số mọi thôn")
+    path.write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    set_outputs(folder, charts=["resolution09"])
+    for lang, label in (("en", "Teams in every hamlet"), ("vi", "Tổ công nghệ số mọi thôn")):
+        (chart,) = render_charts(folder, language=lang)
+        svg = chart.svg.read_text(encoding="utf-8")
+        assert label in svg and "teams_and_subsidies" in svg

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import math
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import matplotlib
 import numpy as np
@@ -191,11 +194,28 @@ def scenario_style(name: str, scenarios: list[str], reference: str | None) -> di
     return style.series_style(1 + [s for s in scenarios if s != reference].index(name))
 
 
+#: The names the charts give scenarios while a results folder's charts are drawn (its ``label``/``label_vi``;
+#: ``scenario_names``); a scenario without one is named by its key.
+_NAMES: ContextVar[dict[str, str] | None] = ContextVar("scenario_names", default=None)
+
+
+@contextmanager
+def scenario_names(names: dict[str, str]) -> Iterator[None]:
+    """Name scenarios by ``names`` (key -> label) in the charts drawn inside the block."""
+    token = _NAMES.set(dict(names))
+    try:
+        yield
+    finally:
+        _NAMES.reset(token)
+
+
 def scenario_label(name: str, reference: str | None, lang: str) -> str:
-    """A scenario's name, marked "(reference)" when it is the reference (unless its name says so)."""
-    if name != reference or any(w in name.lower() for w in ("reference", "tham chiếu", "baseline")):
-        return name
-    return tr("legend.reference", lang, name=name)
+    """A scenario's name (its label when ``scenario_names`` gives one), marked "(reference)" when it is the
+    reference (unless its name says so)."""
+    shown = (_NAMES.get() or {}).get(name, name)
+    if name != reference or any(w in shown.lower() for w in ("reference", "tham chiếu", "baseline", "đối chứng")):
+        return shown
+    return tr("legend.reference", lang, name=shown)
 
 
 def legend(fig: Figure, handles: list, ncols: int | None = None) -> None:

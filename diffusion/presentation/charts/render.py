@@ -27,7 +27,7 @@ from diffusion.experiments.results import Results
 from diffusion.experiments.store import ResultStore, file_digest
 from diffusion.foundation.progress import progress_bar
 from diffusion.foundation.version import __version__
-from diffusion.presentation.charts import style
+from diffusion.presentation.charts import _draw, style
 from diffusion.presentation.charts.registry import Chart, families, selected
 from diffusion.presentation.charts.view import ResultsView, open_view
 
@@ -69,7 +69,8 @@ def draw_charts(view: ResultsView, kinds: Iterable[str] | None = None, quiet: bo
     out_dir = view.folder / CHARTS_DIR
     done = []
     planned = planned_charts(view, kinds)
-    with progress_bar(len(planned), unit="chart", desc="charts", quiet=quiet) as bar:
+    with progress_bar(len(planned), unit="chart", desc="charts", quiet=quiet) as bar, \
+            _draw.scenario_names(view.scenario_labels):
         for chart in planned:
             bar.set_postfix_str(chart.name, refresh=False)
             try:

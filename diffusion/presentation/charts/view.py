@@ -62,6 +62,19 @@ class ResultsView:
         return self.config.outputs.charts if self.config is not None else None
 
     @cached_property
+    def scenario_labels(self) -> dict[str, str]:
+        """Scenario key -> the name the charts give it: ``label_vi`` in Vietnamese, else ``label`` (only scenarios
+        with one)."""
+        cfg = self.config
+        out: dict[str, str] = {}
+        for key, sec in (cfg.sections.scenarios.items() if cfg is not None else ()):
+            get = sec.get if isinstance(sec, dict) else (lambda k, s=sec: getattr(s, k, None))
+            label = (get("label_vi") if self.language == "vi" else None) or get("label")
+            if label:
+                out[key] = str(label)
+        return out
+
+    @cached_property
     def timeseries(self) -> pd.DataFrame | None:
         """The run's tidy long table, or None when the folder holds no run."""
         return normalise(self.results.timeseries)
