@@ -352,6 +352,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "basis.source": {"en": "source", "vi": "có nguồn"},
     "basis.derived": {"en": "derived", "vi": "suy ra"},
     "basis.assumption": {"en": "assumption", "vi": "giả định"},
+    "basis.calibrated": {"en": "calibrated", "vi": "hiệu chỉnh"},
     "col.fact": {"en": "Fact", "vi": "Thông tin"},
     "fact.config_sha256": {"en": "Configuration SHA-256", "vi": "SHA-256 của cấu hình"},
     "fact.root_seed": {"en": "Root seed", "vi": "Hạt giống gốc"},
