@@ -264,3 +264,52 @@ def test_results_do_not_depend_on_the_number_of_workers(tmp_path):
     for table in ("pareto.csv", "history.csv", "robustness.csv", "discovery_limits.csv"):
         a, b = (tmp_path / name / "optimisation" / table for name in ("one", "two"))
         assert a.read_bytes() == b.read_bytes(), table
+
+
+SPLIT = """
+[levers.subsidy]
+kind = "smartphone_subsidy"
+budget_vnd = 1000000.0
+[levers.support]
+kind = "connection_support"
+budget_vnd = 1000000.0
+[optimisation.variables.allocation]
+split = ["levers.subsidy.budget_vnd", "levers.support.budget_vnd"]
+total = 40000000.0
+"""
+
+
+def test_a_fixed_budget_split_between_two_levers():
+    """A split variable allocates a fixed total across two levers' settings: the first gets the share, the second
+    the rest; a split naming a model parameter is a clear error."""
+    spec = validate_optimisation(toy(extra=SPLIT))
+    (var,) = [v for v in spec.variables if v.name == "allocation"]
+    assert (var.type, var.lower, var.upper) == ("real", 0.0, 1.0)
+    policy = decision_policy(spec, "p", {"members": 2, "visits": 5, "allocation": 0.25})
+    budgets = {lv.name: lv.settings["budget_vnd"] for lv in policy.levers if lv.name in ("subsidy", "support")}
+    assert budgets == {"subsidy": 10_000_000.0, "support": 30_000_000.0}
+    bad = SPLIT.replace('"levers.support.budget_vnd"', '"smartphone.q"')
+    with pytest.raises(ConfigError, match=r"optimisation\.variables\.allocation\.split\[1\].*lever setting"):
+        validate_optimisation(toy(extra=bad))
+
+
+def test_start_months_and_fibre_schedules_are_categorical_decisions():
+    """Which month a lever starts and which hamlets get fibre when (a schedule table per level) are decisions."""
+    extra = """
+[levers.rollout]
+kind = "infrastructure"
+fibre = [["2022-06", 1.0]]
+[optimisation.variables.when]
+target = "levers.team.start"
+levels = ["2022-03", "2022-09"]
+[optimisation.variables.fibre_plan]
+target = "levers.rollout.fibre"
+levels = [{"Thôn Đông" = "2022-04"}, {"Thôn Đông" = "2022-10"}]
+"""
+    spec = validate_optimisation(toy(extra=extra))
+    (plan,) = [v for v in spec.variables if v.name == "fibre_plan"]
+    assert plan.labels == ["Thôn Đông: 2022-04", "Thôn Đông: 2022-10"]
+    policy = decision_policy(spec, "p", {"members": 2, "visits": 5, "when": "2022-09",
+                                         "fibre_plan": "Thôn Đông: 2022-10"})
+    levers = {lv.name: lv.settings for lv in policy.levers}
+    assert levers["team"]["start"] == "2022-09" and levers["rollout"]["fibre"] == {"Thôn Đông": "2022-10"}

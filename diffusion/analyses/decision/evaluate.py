@@ -43,7 +43,7 @@ class Policy:
 
 def decision_policy(spec: DecisionSpec, name: str, decision: dict[str, Any]) -> Policy:
     """The base scenario with the decision variables set to ``decision``."""
-    over = {(v.lever, v.setting): v.value(decision[v.name]) for v in spec.variables}
+    over = {k: val for v in spec.variables for k, val in v.settings(decision[v.name]).items()}
     return Policy(name, dict(spec.base.params), tuple(scenario_levers(spec.base, over)), dict(decision))
 
 

@@ -185,7 +185,9 @@ def _decision_json(cfg: ExperimentConfig, spec: DecisionSpec, res: DecisionOutco
         "scale": cfg.population.scale, "start": cfg.experiment.start, "months": cfg.experiment.months,
         "language": cfg.outputs.language, "statistic": spec.statistic, "quantile": spec.quantile,
         "replicates": spec.replicates, "draws": spec.draws,
-        "variables": [{"name": v.name, "lever": v.lever, "setting": v.setting, "type": v.type} for v in spec.variables],
+        "variables": [{"name": v.name, "lever": v.lever, "setting": v.setting, "type": v.type,
+                       **({"split": [".".join(t) for t in v.split], "total": v.total} if v.split else {})}
+                      for v in spec.variables],
         "objectives": [{"name": o.name, "kind": o.kind, "metric": o.metric, "date": o.date, "sense": o.sense}
                        for o in spec.objectives],
         "constraints": [{"name": o.name, "kind": o.kind, "date": o.date, "max": o.max, "min": o.min}

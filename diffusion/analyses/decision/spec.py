@@ -85,11 +85,15 @@ class LimitSection(OutcomeKeys):
 class VariableSection(StrictModel):
     """A decision variable: a lever setting with bounds (real, whole numbers) or levels (categorical)."""
 
-    target: str = Field(description="levers.<lever>.<setting> of the base scenario.")
+    target: str | None = Field(None, description="levers.<lever>.<setting> of the base scenario.")
     lower: float | None = None
     upper: float | None = None
     levels: list[Any] | None = Field(None, min_length=2, description="Categorical values.")
     integer: bool | None = Field(None, description="Whole numbers (default: when the setting is a whole number).")
+    split: list[str] | None = Field(None, min_length=2, max_length=2, description=(
+        "Instead of target: two lever settings (levers.<lever>.<setting>, e.g. two budget_vnd) that share "
+        "`total`: the variable is the first one's share (0-1, or lower/upper), the second gets the rest."))
+    total: float | None = Field(None, gt=0, description="The amount the two settings of `split` share.")
 
 
 class RobustnessSection(StrictModel):
@@ -174,6 +178,16 @@ class Variable:
     lower: float | None = None
     upper: float | None = None
     levels: tuple[Any, ...] = ()
+    #: a share of ``total`` between two lever settings (the first is ``lever``/``setting``): ((lever, setting),) * 2
+    split: tuple[tuple[str, str], ...] = ()
+    total: float | None = None
+
+    def settings(self, shown: Any) -> dict[tuple[str, str], Any]:
+        """(lever, setting) -> value of a decision as shown: one setting, or the two that share ``total``."""
+        if self.split:
+            share = float(shown)
+            return {self.split[0]: share * self.total, self.split[1]: (1.0 - share) * self.total}
+        return {(self.lever, self.setting): self.value(shown)}
 
     @property
     def labels(self) -> list[Any]:
@@ -191,7 +205,10 @@ class Variable:
 
 
 def level_label(value: Any) -> Any:
-    """A categorical level as a table cell: a list as its items joined by "+"."""
+    """A categorical level as a table cell: a list as its items joined by "+", a table (a fibre schedule hamlet ->
+    month, say) as "key: value" pairs joined by "; "."""
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {level_label(v)}" for k, v in value.items())
     return "+".join(map(str, value)) if isinstance(value, list | tuple) else value
 
 
@@ -308,6 +325,11 @@ def _robustness(sec: OptimisationSection, spec: DecisionSpec, cfg: ExperimentCon
 def _variable(key: str, sec: VariableSection, base: ScenarioSpec, kinds: dict[str, str], cfg: ExperimentConfig,
               problems: list[Problem]) -> Variable | None:
     path = f"optimisation.variables.{key_path(key)}"
+    if sec.split is not None:
+        return _split(path, key, sec, base, kinds, problems)
+    if sec.target is None:
+        problems.append((f"{path}.target", "is required: levers.<lever>.<setting> (or split and total)"))
+        return None
     if not sec.target.startswith("levers."):
         problems.append((f"{path}.target", f"{sec.target!r} is not allowed: a lever setting levers.<lever>.<setting>"
                          " (model parameters are uncertainties, not decisions)"))
@@ -336,6 +358,40 @@ def _variable(key: str, sec: VariableSection, base: ScenarioSpec, kinds: dict[st
             problems.append((f"{path}.levels" if var.levels else path, msg))
             return None
     return var
+
+
+def _split(path: str, key: str, sec: VariableSection, base: ScenarioSpec, kinds: dict[str, str],
+           problems: list[Problem]) -> Variable | None:
+    """A share of ``total`` between two lever settings (a fixed budget allocated across two levers)."""
+    if sec.target is not None or sec.levels is not None or sec.total is None:
+        problems.append((path, "split takes total (and optionally lower/upper, shares 0-1), not target or levels"))
+        return None
+    lower = 0.0 if sec.lower is None else sec.lower
+    upper = 1.0 if sec.upper is None else sec.upper
+    if not 0.0 <= lower < upper <= 1.0:
+        problems.append((f"{path}.upper", f"shares 0 <= lower < upper <= 1 are required (got {show(lower)}, "
+                         f"{show(upper)})"))
+        return None
+    targets = []
+    for i, text in enumerate(sec.split):
+        target = resolve_target(text, f"{path}.split[{i}]", kinds, problems, scope=f"of scenario {base.name!r}")
+        if target is None:
+            return None
+        if target[0] != "lever":
+            problems.append((f"{path}.split[{i}]", f"{text!r} is not allowed: a lever setting "
+                             "levers.<lever>.<setting>"))
+            return None
+        for value in (0.0, sec.total):
+            msg = check_value(target, value, base)
+            if msg:
+                problems.append((f"{path}.split[{i}]", msg))
+                return None
+        targets.append(target[1:])
+    if targets[0] == targets[1]:
+        problems.append((f"{path}.split", "names the same setting twice"))
+        return None
+    return Variable(key, targets[0][0], targets[0][1], "real", lower, upper, split=tuple(targets),
+                    total=float(sec.total))
 
 
 def _whole(kind: str, setting: str) -> bool:
