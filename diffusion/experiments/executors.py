@@ -304,7 +304,7 @@ class _Loop:
         if self.isolated:
             log.warning("a worker process died; restarting the pool and rerunning %d task(s) one at a time",
                         len(self.isolated))
-        _shutdown(self.pool)
+        shutdown_executor(self.pool)
         self.pool = self.factory()
 
     @property
@@ -321,6 +321,7 @@ def execute(
     retries: int = 1,
     on_progress: Callable[[Task], None] | None = None,
     work: Callable[..., Any] | None = None,
+    keep: bool = False,
 ) -> list[Failure]:
     """Run ``tasks`` on an executor; call ``on_result`` for each finished task as soon as it returns.
 
@@ -334,6 +335,9 @@ def execute(
         on_progress: called once per task when it is done or has finally failed.
         work: the function run in the worker as ``work(task, execution)`` (default
             ``evaluation.evaluate_task``); it must be picklable (a module-level function or a partial of one).
+        keep: leave the executor open when the tasks are done, for a caller that runs several batches on one pool
+            (the generations of a search) and shuts it down itself (``shutdown_executor``); an interruption still
+            shuts it down.
 
     Returns:
         The tasks that failed, with their errors. Every other task has gone through ``on_result``.
@@ -346,13 +350,14 @@ def execute(
     except BaseException:
         for fut in loop.inflight:
             fut.cancel()
-        _shutdown(loop.pool, cancel=True)
+        shutdown_executor(loop.pool, cancel=True)
         raise
-    _shutdown(loop.pool)
+    if not keep:
+        shutdown_executor(loop.pool)
     return loop.failures
 
 
-def _shutdown(pool: Executor, cancel: bool = False) -> None:
+def shutdown_executor(pool: Executor, cancel: bool = False) -> None:
     """Shut an executor down; with ``cancel`` (an interruption) local workers are stopped at once rather than
     left to finish the task they hold (whose result would be lost anyway)."""
     if cancel and isinstance(pool, ProcessPoolExecutor):

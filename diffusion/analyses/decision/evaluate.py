@@ -22,10 +22,9 @@ import pandas as pd
 
 from diffusion.analyses.decision.spec import DRAWS_STREAM_KEY, DecisionSpec, Outcome, Variable
 from diffusion.experiments.config import ExperimentConfig
-from diffusion.experiments.distributions import plain
 from diffusion.experiments.evaluation import Probe, Recording, RunSpec, Setup, Task, TaskResult
-from diffusion.experiments.executors import execute
-from diffusion.experiments.plan import cut_tasks, design_table
+from diffusion.experiments.executors import execute, shutdown_executor
+from diffusion.experiments.plan import cut_tasks, design_overrides, design_table
 from diffusion.experiments.scenarios import LeverSpec, ScenarioSpec, scenario_levers
 from diffusion.experiments.schema import DesignSection
 from diffusion.foundation.errors import DiffusionError
@@ -81,23 +80,6 @@ def draws_table(cfg: ExperimentConfig, n: int, seed: int) -> pd.DataFrame | None
     return design_table(dataclasses.replace(cfg, sections=sections))
 
 
-def draw_overrides(cfg: ExperimentConfig, draws: pd.DataFrame | None, d: int
-                   ) -> tuple[dict[str, Any], dict[tuple[str, str], Any]]:
-    """The parameters and lever settings posterior draw ``d`` sets."""
-    params: dict[str, Any] = {}
-    levers: dict[tuple[str, str], Any] = {}
-    if draws is None:
-        return params, levers
-    row = draws.iloc[d]
-    for u in cfg.uncertainties:
-        value = plain(row[u.name], u.integer)
-        if u.target[0] == "model":
-            params[u.target[1]] = value
-        else:
-            levers[(u.target[1], u.target[2])] = value
-    return params, levers
-
-
 def probes(outcomes: list[Outcome]) -> tuple[Probe, ...]:
     """The values each run records for ``outcomes``."""
     out: dict[str, Probe] = {}
@@ -126,9 +108,8 @@ def outcome_values(o: Outcome, table: pd.DataFrame, months: int) -> np.ndarray:
 
 
 class KeptPool:
-    """An executor factory for ``execute`` that keeps one pool for every generation of a search (``execute`` shuts
-    down the executors it is given: the pool is handed out behind a wrapper whose shutdown does nothing);
-    ``close()`` ends it. A broken pool is replaced."""
+    """An executor factory for ``execute`` that keeps one pool for every generation of a search (the evaluator runs
+    ``execute`` with ``keep=True``); ``close()`` ends it. A broken pool is replaced."""
 
     def __init__(self, factory: Executor | Callable[[], Executor]):
         self.factory = (lambda: factory) if isinstance(factory, Executor) else factory
@@ -137,26 +118,12 @@ class KeptPool:
     def __call__(self) -> Executor:
         if self.pool is None or getattr(self.pool, "_broken", False):
             self.pool = self.factory()
-        return _Unclosed(self.pool)
+        return self.pool
 
     def close(self) -> None:
         if self.pool is not None:
-            try:
-                self.pool.shutdown(wait=True, cancel_futures=True)
-            except TypeError:  # executors without cancel_futures (Dask's ClientExecutor)
-                self.pool.shutdown(wait=True)
+            shutdown_executor(self.pool)
             self.pool = None
-
-
-class _Unclosed(Executor):
-    def __init__(self, pool: Executor):
-        self.pool = pool
-
-    def submit(self, fn, /, *args, **kwargs):
-        return self.pool.submit(fn, *args, **kwargs)
-
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        return None
 
 
 class EvaluationFailed(DiffusionError):
@@ -166,14 +133,14 @@ class EvaluationFailed(DiffusionError):
 @dataclass
 class Evaluator:
     """Evaluates policies over ``replicates`` x the draws of ``draws`` (None: the model's defaults), with the same
-    seeds for every policy; ``pool`` runs the tasks (``KeptPool`` or any executor factory)."""
+    seeds for every policy; ``pool`` runs the tasks and stays open between evaluations."""
 
     cfg: ExperimentConfig
     setup: Setup
     outcomes: list[Outcome]
     replicates: int
     draws: pd.DataFrame | None
-    pool: Callable[[], Executor]
+    pool: KeptPool
     workers: int = 1
     runs_per_task: int | None = None
     work: Callable[..., Any] | None = None
@@ -187,7 +154,7 @@ class Evaluator:
     def runs(self, policies: list[Policy]) -> list[RunSpec]:
         out = []
         for d in range(self.n_draws):
-            params, lever_over = draw_overrides(self.cfg, self.draws, d)
+            params, lever_over = design_overrides(self.cfg, self.draws, d)
             for i, p in enumerate(policies):
                 levers = tuple(LeverSpec(lv.kind, lv.name, {**lv.settings, **{s: v for (n, s), v in
                                lever_over.items() if n == lv.name}}) for lv in p.levers) if lever_over else p.levers
@@ -207,10 +174,10 @@ class Evaluator:
                           recording=Recording(series=False, hamlets=False, probes=probes(self.outcomes)))
         parts: dict[str, pd.DataFrame] = {}
 
-        def keep(task: Task, result: TaskResult) -> None:
+        def collect(task: Task, result: TaskResult) -> None:
             parts[task.id] = result.table
 
-        failures = execute(tasks, self.pool, on_result=keep, window=2 * self.workers, work=self.work)
+        failures = execute(tasks, self.pool, on_result=collect, window=2 * self.workers, work=self.work, keep=True)
         if failures:
             last = failures[0].error.strip().splitlines()
             raise EvaluationFailed(f"{len(failures)} task(s) of policy runs failed: {last[-1] if last else '?'}")
