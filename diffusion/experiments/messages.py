@@ -10,8 +10,10 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from diffusion.experiments.schema import ModelSection, ProductSection, unwrap
-from diffusion.foundation.errors import ConfigError
+from diffusion.foundation.calendar import Calendar
+from diffusion.foundation.errors import ConfigError, ParameterError
 from diffusion.foundation.text import did_you_mean, key_path, show
+from diffusion.model.outputs import metric_names
 from diffusion.model.params import RETIRED
 from diffusion.model.products import PRODUCTS
 
@@ -181,3 +183,31 @@ def raise_problems(source: str, problems: list[tuple[str, str]]) -> None:
     """Raise one ConfigError for all ``problems`` (each once, in order), if there are any."""
     if problems:
         raise ConfigError(source, list(dict.fromkeys(problems)))
+
+
+def outcome_month(cal: Calendar, date: str | None, path: str, problems: list[Problem]) -> tuple[str, int] | None:
+    """An outcome's date (default: the run's last month) and its month index in the run's calendar ``cal``; None
+    after appending a problem at ``path``."""
+    date = date or cal.label(cal.months)
+    try:
+        return date, cal.index(date, "date")
+    except ParameterError as e:
+        problems.append((path, f"{show(date)} is not allowed: {e.allowed}"))
+        return None
+
+
+def monthly_outputs(levers: typing.Iterable[str]) -> list[str]:
+    """The monthly output columns an outcome may read: the model's metrics and the costs (in all and per lever,
+    of the month and to date)."""
+    costs = [f"{p}{n}" for n in levers for p in ("cost.", "cum_cost.")]
+    return list(metric_names()) + ["cost_total", "cum_cost_total"] + costs
+
+
+def check_output(name: str, path: str, levers: typing.Iterable[str], problems: list[Problem]) -> bool:
+    """Whether ``name`` is a monthly output (``monthly_outputs``); else a problem at ``path`` with a hint."""
+    allowed = monthly_outputs(levers)
+    if name in allowed:
+        return True
+    problems.append((path, f"{name!r} is not allowed: a monthly output such as share_internet"
+                           f"{did_you_mean(name, allowed)}"))
+    return False

@@ -157,8 +157,9 @@ def design_table(cfg: ExperimentConfig) -> pd.DataFrame | None:
     return design
 
 
-def _design_overrides(cfg: ExperimentConfig, design: pd.DataFrame | None, d: int
-                      ) -> tuple[dict[str, Any], dict[tuple[str, str], Any]]:
+def design_overrides(cfg: ExperimentConfig, design: pd.DataFrame | None, d: int
+                     ) -> tuple[dict[str, Any], dict[tuple[str, str], Any]]:
+    """The parameters and lever settings (lever, setting) that row ``d`` of a design (or of posterior draws) sets."""
     params: dict[str, Any] = {}
     levers: dict[tuple[str, str], Any] = {}
     if design is None:
@@ -187,7 +188,7 @@ def _check_design_points(cfg: ExperimentConfig, design: pd.DataFrame) -> None:
             raise ConfigError(cfg.file, problems[:10])
         return
     for d in range(len(design)):
-        params, lever_values = _design_overrides(cfg, design, d)
+        params, lever_values = design_overrides(cfg, design, d)
         for scn in cfg.scenarios.values():
             try:
                 scenario_params(scn, params)
@@ -249,7 +250,7 @@ def make_plan(cfg: ExperimentConfig, *, check: bool = True) -> Plan:
     setup = Setup(cfg.run_place, float(cfg.population.scale), exp.start, int(exp.months), int(exp.seed))
     runs: list[RunSpec] = []
     for d in range(n_points):
-        params, lever_values = _design_overrides(cfg, design, d)
+        params, lever_values = design_overrides(cfg, design, d)
         per_scenario = {
             name: ({**scn.params, **params}, tuple(scenario_levers(scn, lever_values)))
             for name, scn in cfg.scenarios.items()

@@ -28,7 +28,7 @@ import pandas as pd
 
 from diffusion.experiments.config import ExperimentConfig, load_config_text
 from diffusion.experiments.outcomes import NEAR_TARGET, Outcome, outcome_catalogue
-from diffusion.experiments.store import FORMAT, MANIFEST, file_digest, settle
+from diffusion.experiments.store import FORMAT, MANIFEST, as_recorded, settle
 from diffusion.foundation.errors import ConfigError, ResultsError
 from diffusion.foundation.sources import targets
 
@@ -108,8 +108,7 @@ class Results:
         hint = "rerun `diffusion run` with the same config to rebuild it from the task results in parts/"
         rec = (self.manifest.get("files") or {}).get(name)
         try:
-            if isinstance(rec, dict) and "sha256" in rec and file_digest(p) != {k: rec.get(k) for k in
-                                                                                 ("bytes", "sha256")}:
+            if as_recorded(p, rec) is False:
                 raise ResultsError(p, "was changed or damaged after diffusion wrote it (its size or SHA-256 "
                                    "differs from manifest.json)", hint)
             return pd.read_csv(p) if p.suffix == ".csv" else pd.read_parquet(p)

@@ -59,6 +59,13 @@ def file_digest(path: Path) -> dict[str, Any]:
     return {"bytes": size, "sha256": h.hexdigest()}
 
 
+def as_recorded(path: Path, record: Any) -> bool | None:
+    """Whether a file is as the manifest recorded it (size and SHA-256); None when the record has no checksum."""
+    if not isinstance(record, dict) or "sha256" not in record:
+        return None
+    return file_digest(path) == {k: record.get(k) for k in DIGEST}
+
+
 def _alive(pid: Any) -> bool:
     """Whether process ``pid`` still runs on this machine (True when that cannot be told)."""
     if not isinstance(pid, int) or pid <= 0:
@@ -290,7 +297,7 @@ class Analysis:
         if not isinstance(rec, dict) or "sha256" not in rec:
             return not required and not path.exists()
         try:
-            return path.exists() and file_digest(path) == {k: rec.get(k) for k in DIGEST}
+            return path.exists() and bool(as_recorded(path, rec))
         except OSError:
             return False
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from diffusion.experiments.outcomes import Outcome
+from diffusion.experiments.summary import COLUMNS
 from diffusion.foundation import sources
 from diffusion.foundation.strings import fmt_month, metric_label, tr
 
@@ -33,8 +34,7 @@ LEVER_MOVES: dict[str, tuple[str, ...]] = {
 #: Products in the order the answer lists them.
 MAIN_ORDER: tuple[str, ...] = ("smartphone", "internet", "fibre", "services")
 #: Columns of summary.csv that are not a design value.
-BASE_COLUMNS: frozenset[str] = frozenset({"scenario", "outcome", "reference", "median", "p5", "p05", "p95", "mean",
-                                          "runs", "date"})
+BASE_COLUMNS: frozenset[str] = frozenset(COLUMNS) | {"p5"}  # (summary_long names the 5th percentile p5)
 
 
 def design_columns(long: pd.DataFrame) -> list[str]:

@@ -135,9 +135,7 @@ class _Inputs:
     def name(self, scenario: str) -> str:
         """A scenario as the report names it: its ``label`` (``label_vi`` in Vietnamese) and its key in a code
         span, or the key alone."""
-        sec = self.cfg.sections.scenarios.get(scenario) if self.cfg is not None else None
-        sec = as_written(sec)
-        label = (sec.get("label_vi") if self.lang == "vi" else "") or sec.get("label") or ""
+        label = self.view.scenario_labels.get(scenario)
         return f"{label} ({code(scenario)})" if label else code(scenario)
 
     def lever_kind(self, lever: str) -> str:

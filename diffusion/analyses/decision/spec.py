@@ -34,21 +34,19 @@ against ``targets``; ``[optimisation.discovery]`` runs PRIM on the draws where a
 
 from __future__ import annotations
 
-import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import Field
 
 from diffusion.experiments.config import ExperimentConfig
-from diffusion.experiments.messages import Problem, validate_table
-from diffusion.experiments.scenarios import ScenarioSpec, check_value, default_scenario
-from diffusion.experiments.schema import StrictModel, lever_settings
+from diffusion.experiments.messages import Problem, check_output, outcome_month, validate_table
+from diffusion.experiments.scenarios import ScenarioSpec, check_value, default_scenario, param_is_integer
+from diffusion.experiments.schema import StrictModel
 from diffusion.experiments.uncertainties import resolve_target
 from diffusion.foundation.calendar import Calendar
-from diffusion.foundation.errors import ConfigError, ParameterError
+from diffusion.foundation.errors import ConfigError
 from diffusion.foundation.text import did_you_mean, key_path, show
-from diffusion.model.outputs import metric_names
 
 OUTCOME_KINDS = ("share_at", "households_without", "month_reached", "cost", "gap")
 #: spawn_key of the stream that picks the posterior draws of a search and of a robustness check.
@@ -350,7 +348,7 @@ def _variable(key: str, sec: VariableSection, base: ScenarioSpec, kinds: dict[st
                              f"bounds lower < upper are required (got {show(sec.lower)}, {show(sec.upper)}), "
                              "or levels"))
             return None
-        integer = sec.integer if sec.integer is not None else _whole(kinds[lever], setting)
+        integer = sec.integer if sec.integer is not None else param_is_integer(target, {base.name: base})
         var = Variable(key, lever, setting, "int" if integer else "real", float(sec.lower), float(sec.upper))
     for value in (var.levels or (var.floor, int(var.upper) if var.type == "int" else var.upper)):
         msg = check_value(target, value, base)
@@ -394,30 +392,17 @@ def _split(path: str, key: str, sec: VariableSection, base: ScenarioSpec, kinds:
                     total=float(sec.total))
 
 
-def _whole(kind: str, setting: str) -> bool:
-    """Whether a lever setting takes whole numbers (its annotation, with any constraints taken off, is int)."""
-    typ, default = lever_settings(kind)[setting]
-    if typing.get_origin(typ) is typing.Annotated:
-        typ = typing.get_args(typ)[0]
-    return typ is int or (isinstance(default, int) and not isinstance(default, bool))
-
-
 def _outcome(path: str, key: str, sec: OutcomeKeys, cal: Calendar, kinds: dict[str, str],
              problems: list[Problem]) -> Outcome | None:
-    date = sec.date or cal.label(cal.months)
-    try:
-        t = cal.index(date, "date")
-    except ParameterError as e:
-        problems.append((f"{path}.date", f"{show(date)} is not allowed: {e.allowed}"))
+    when = outcome_month(cal, sec.date, f"{path}.date", problems)
+    if when is None:
         return None
+    date, t = when
     metric = sec.metric
     if sec.kind == "cost":
         metric = metric if "metric" in sec.model_fields_set else "cum_cost_total"
-    allowed = list(metric_names()) + ["cum_cost_total", "cost_total"] + [f"cum_cost.{n}" for n in kinds]
     for k, m in (("metric", metric), ("minus", sec.minus)):
-        if m is not None and m not in allowed:
-            problems.append((f"{path}.{k}", f"{m!r} is not allowed: a monthly output such as share_internet"
-                             f"{did_you_mean(m, allowed)}"))
+        if m is not None and not check_output(m, f"{path}.{k}", kinds, problems):
             return None
     if (sec.kind == "month_reached") != (sec.share is not None):
         problems.append((f"{path}.share", "is required by kind = 'month_reached' (and used by no other kind)"))

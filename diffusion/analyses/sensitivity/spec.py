@@ -47,7 +47,7 @@ from pydantic import Field
 
 from diffusion.experiments.config import ExperimentConfig
 from diffusion.experiments.distributions import NUMERIC, Distribution, DistributionKeys, read_distribution
-from diffusion.experiments.messages import Problem, validate_table
+from diffusion.experiments.messages import Problem, check_output, outcome_month, validate_table
 from diffusion.experiments.scenarios import (
     ScenarioSpec,
     Target,
@@ -59,9 +59,8 @@ from diffusion.experiments.scenarios import (
 from diffusion.experiments.schema import StrictModel, lever_settings
 from diffusion.experiments.uncertainties import resolve_target
 from diffusion.foundation.calendar import Calendar
-from diffusion.foundation.errors import ConfigError, ParameterError
-from diffusion.foundation.text import did_you_mean, key_path, show
-from diffusion.model.outputs import metric_names
+from diffusion.foundation.errors import ConfigError
+from diffusion.foundation.text import did_you_mean, key_path
 from diffusion.model.products import INDICATORS
 
 #: spawn_key of the stream that seeds SALib's samplers and bootstraps (not a run's (replicate, point) key).
@@ -421,12 +420,10 @@ def _resolve_outcome(key: str, sec: OutcomeSection, cfg: ExperimentConfig, kinds
     """An outcome table resolved: its kind's keys, the metric and the month it is read at."""
     path = f"sensitivity.outcomes.{key_path(key)}"
     cal = Calendar(cfg.experiment.start, cfg.experiment.months)
-    date = sec.date or cal.label(cal.months)
-    try:
-        t = cal.index(date, "date")
-    except ParameterError as e:
-        problems.append((f"{path}.date", f"{show(date)} is not allowed: {e.allowed}"))
+    when = outcome_month(cal, sec.date, f"{path}.date", problems)
+    if when is None:
         return None
+    date, t = when
     set_ = sec.model_fields_set
     if sec.kind == "cost_per_additional":
         if sec.indicator not in INDICATORS:
@@ -442,11 +439,7 @@ def _resolve_outcome(key: str, sec: OutcomeSection, cfg: ExperimentConfig, kinds
             return None
         return StudyOutcome(key, sec.kind, f"share_{sec.indicator}", t, date, indicator=sec.indicator,
                        min_additional=sec.min_additional)
-    allowed = list(metric_names()) + ["cost_total", "cum_cost_total"] + \
-        [f"{p}{n}" for n in kinds for p in ("cost.", "cum_cost.")]
-    if sec.metric not in allowed:
-        problems.append((f"{path}.metric", (f"{sec.metric!r} is not allowed: a monthly metric such as "
-                         f"share_internet{did_you_mean(sec.metric, allowed)}")))
+    if not check_output(sec.metric, f"{path}.metric", kinds, problems):
         return None
     for k in ("indicator", "min_additional"):
         if k in set_:

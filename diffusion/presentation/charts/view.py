@@ -68,8 +68,7 @@ class ResultsView:
         cfg = self.config
         out: dict[str, str] = {}
         for key, sec in (cfg.sections.scenarios.items() if cfg is not None else ()):
-            get = sec.get if isinstance(sec, dict) else (lambda k, s=sec: getattr(s, k, None))
-            label = (get("label_vi") if self.language == "vi" else None) or get("label")
+            label = (sec.label_vi if self.language == "vi" else "") or sec.label
             if label:
                 out[key] = str(label)
         return out
