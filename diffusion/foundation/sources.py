@@ -66,12 +66,6 @@ def world_series() -> tuple[SeriesRow, ...]:
 
 
 @cache
-def history_observations() -> tuple[dict[str, str], ...]:
-    """Rows of history_observations.csv: dated observations of Vietnam's diffusion (calibration, validation)."""
-    return tuple(_read_csv("history_observations.csv"))
-
-
-@cache
 def demography() -> tuple[dict[str, str], ...]:
     """Rows of demography.csv: census counts, age structure, birth and death rates."""
     return tuple(_read_csv("demography.csv"))

@@ -71,13 +71,10 @@ class ProductParams:
             check_plausible(f"{product}.{f.name}", getattr(self, f.name))
 
 
-#: Where the calibrated defaults come from (the posterior medians of the history calibration).
-CALIBRATED = "posterior median of experiments/calibrate_history.toml (docs/calibration.md)"
-
-
 def _default_products() -> dict[str, ProductParams]:
     # p, q and o of smartphones, mobile data and fibre and the smartphone's skill weight are calibrated to
-    # Vietnam's record since 2010 and Quảng Ninh's figures (CALIBRATED); services keep the Bass meta-analysis
+    # Vietnam's record since 2010 and Quảng Ninh's figures (posterior medians of experiments/calibrate_history.toml,
+    # docs/calibration.md; basis "calibrated" in parameters.csv); services keep the Bass meta-analysis
     # means (Sultan, Farley & Lehmann 1990) and an assumed outreach.
     return {
         # Entry smartphone: 1,000,000 VND in 2022, derived from the dated entry prices of world_series.csv
