@@ -245,7 +245,10 @@ def test_parked_chains_change_no_number(monkeypatch):
 
     parked = run()
     assert np.mean(parked.dynamics.wake[SMARTPHONE].parked) > 0.5
+    restart = WakeChain.park_where
     monkeypatch.setattr(WakeChain, "park", lambda self, idx: None)
+    monkeypatch.setattr(WakeChain, "park_where",
+                        lambda self, t, park, idx=None: restart(self, t, np.zeros_like(park), idx))
     unparked = run()
     assert not unparked.dynamics.wake[SMARTPHONE].parked.any()
     assert parked.timeseries().equals(unparked.timeseries())

@@ -41,4 +41,36 @@ def test_parking_changes_no_success():
         np.testing.assert_array_equal(hits, free[t - 1] & awake)
         chain.park(rng.choice(n, 500, replace=False))
         chain.unpark(t, rng.choice(n, 700, replace=False))
+        some = rng.choice(n, 300, replace=False)  # (and both at once: park where True, restart the others)
+        chain.park_where(t, rng.random(some.size) < 0.5, some)
     assert 0 < chain.parked.sum() < n
+
+
+def _splitmix_unit(key: int, counter: int) -> float:
+    """SplitMix64 of (key, counter), top 53 bits as a uniform: plain Python integers, the reference."""
+    mask = 2**64 - 1
+    x = (counter * 0x9E3779B97F4A7C15 + key) & mask
+    x ^= x >> 30
+    x = (x * 0xBF58476D1CE4E5B9) & mask
+    x ^= x >> 27
+    x = (x * 0x94D049BB133111EB) & mask
+    x ^= x >> 31
+    return (x >> 11) / 2**53
+
+
+def test_counter_based_uniforms_are_splitmix64_of_key_and_counter():
+    """The compiled draws against the reference: a single run's counter is i + 1 + month * n; a stacked run draws
+    what it draws alone (its own key, its index within its run); a phase's offset shifts the month."""
+    from diffusion.model.population import RunLayout
+
+    a, b = Streams(3), Streams(4).shifted(7)
+    n, month = 1_000, 2**40 + 5  # (a month large enough for the counter to wrap around 2**64)
+    idx = np.array([0, 1, 499, 999])
+    key = int(a._keys["adopt.fibre"])
+    expected = [_splitmix_unit(key, (int(i) + 1 + month * n) % 2**64) for i in idx]
+    np.testing.assert_array_equal(a.uniforms("adopt.fibre", month, idx, n), expected)
+    stacked = Streams.stack([a, b.shifted(-7)], RunLayout(np.array([0, n, n + 300]), np.array([0, 1, 2])))
+    got = stacked.uniforms("members", 11, np.array([3, n + 3, n + 299]), n + 300)
+    np.testing.assert_array_equal(got, [a.uniforms("members", 11, np.array([3]), n)[0],
+                                        b.uniforms("members", 4, np.array([3]), 300)[0],
+                                        b.uniforms("members", 4, np.array([299]), 300)[0]])

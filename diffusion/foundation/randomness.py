@@ -13,8 +13,10 @@ can be computed for only the households that need one, which keeps the monthly s
 from __future__ import annotations
 
 import copy
+import math
 
 import numpy as np
+from numba import njit
 
 from diffusion.foundation.errors import ParameterError
 
@@ -65,12 +67,6 @@ PROCESSES: tuple[str, ...] = (
     "demography.renew",
 )
 
-_GAMMA = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_S30, _S27, _S31, _S11 = (np.uint64(b) for b in (30, 27, 31, 11))
-
-
 def as_seed_sequence(seed) -> np.random.SeedSequence:
     """Turn an int, a SeedSequence or None (fresh entropy) into a SeedSequence."""
     if isinstance(seed, np.random.SeedSequence):
@@ -103,6 +99,12 @@ class Streams:
             name: np.uint64(ss.generate_state(1, np.uint64)[0]) for name, ss in self._children.items()
         }
         self.layout = None
+        # what the compiled draws need: the keys as arrays (one per run), and for stacked runs each household's run,
+        # its counter in month 0 and each run's month stride (empty for a single run: the caller gives the stride)
+        self._key_arrays = {name: np.array([key], dtype=np.uint64) for name, key in self._keys.items()}
+        self._run = _EMPTY_I
+        self._local = _EMPTY_U
+        self._strides = None
         #: months simulated before month 0 of this phase (a run's window after its history, see
         #: ``model.engine``): the counter-based draws of month t are those of month ``offset + t``
         self.offset = 0
@@ -126,10 +128,16 @@ class Streams:
         out.layout = layout
         out.offset = streams[0].offset
         # counter of household i in month 0 (its index within its run, plus one) and the month stride
+        out._key_arrays = out._keys
+        out._run = np.ascontiguousarray(layout.run, dtype=np.int64)
         out._local = (np.arange(layout.run.shape[0]) - layout.offsets[layout.run] + 1).astype(np.uint64)
-        same = bool(np.all(layout.sizes == layout.sizes[0]))
-        out._stride = np.uint64(layout.sizes[0]) if same else layout.sizes.astype(np.uint64)
+        out._strides = layout.sizes.astype(np.uint64)
         return out
+
+    def counters(self, n_total: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(run, local, strides) of the compiled draws for households of a run of ``n_total`` (see ``_uniform``)."""
+        strides = self._strides if self._strides is not None else np.array([n_total], dtype=np.uint64)
+        return self._run, self._local, strides
 
     def slot_uniforms(self, process: str, month: int, index: np.ndarray, n_total: int, slots: int) -> np.ndarray:
         """Counter-based uniforms (slots, len(index)) for the member slots of households ``index`` (each slot
@@ -162,27 +170,10 @@ class Streams:
 
     def _draw(self, process: str, month, index: np.ndarray, n_total: int) -> np.ndarray:
         """``uniforms`` at an absolute month (the phase's offset already added; an int, or one per index)."""
-        month = np.asarray(month, dtype=np.uint64)
-        if self.layout is not None:
-            idx = np.asarray(index, dtype=np.int64)
-            r = self.layout.run[idx]
-            stride = self._stride if self._stride.ndim == 0 else self._stride[r]
-            counter = self._local[idx]
-            counter += month * stride
-            return _unit(splitmix_bits(self._keys[process][r], counter))
-        counter = np.asarray(index, dtype=np.int64).astype(np.uint64, copy=True)
-        counter += month * np.uint64(n_total) + np.uint64(1)
-        return _unit(splitmix_bits(self._keys[process], counter))
-
-
-_TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
-
-
-def _unit(bits: np.ndarray) -> np.ndarray:
-    """53 random bits as a uniform in [0, 1)."""
-    out = bits.astype(np.float64)
-    out *= _TO_UNIT
-    return out
+        idx = np.asarray(index, dtype=np.int64).reshape(-1)
+        months = np.asarray(month, dtype=np.int64).reshape(-1)
+        run, local, strides = self.counters(n_total)
+        return _draw_kernel(self._key_arrays[process], run, local, strides, months, idx)
 
 
 class WakeChain:
@@ -213,66 +204,32 @@ class WakeChain:
         p: the bound on the monthly probability, 0..1; for stacked runs one bound per run.
         n: households.
         horizon: the last month that will be simulated.
-        run: for stacked runs, the run of each household (``RunLayout.run``).
     """
 
     #: Expected successes per epoch of the largest bound (the epoch is this many months over p, and at least 12).
     EPOCH_SUCCESSES = 6
 
-    def __init__(self, streams: Streams, process: str, p, n: int, horizon: int, run: np.ndarray | None = None):
+    def __init__(self, streams: Streams, process: str, p, n: int, horizon: int):
         self.streams, self.process, self.n, self.horizon = streams, process, n, int(horizon)
         self._stream = f"wake.{process}"
-        p = np.asarray(p, dtype=np.float64)
+        p = np.atleast_1d(np.asarray(p, dtype=np.float64))  # one bound per run
         self.p = float(p.max())
-        if p.ndim:  # one bound per run, kept per household
-            p = p[run]
-        self._p = p
         with np.errstate(divide="ignore"):
-            self._log_q = np.log1p(-np.minimum(p, 1.0))
-        self._interior = bool(np.all((p > 0) & (p < 1)))  # no bound of 0 or 1
-        #: months per epoch (per household for stacked runs: each run's from its own bound, so a run's numbers
-        #: never depend on the runs stacked with it)
-        with np.errstate(divide="ignore"):
+            log_q = np.log1p(-np.minimum(p, 1.0))
+            #: months per epoch (per run for stacked runs: each run's from its own bound, so a run's numbers never
+            #: depend on the runs stacked with it)
             epoch = np.where(p > 0, np.maximum(12, np.ceil(self.EPOCH_SUCCESSES / p)), self.horizon + 1)
-        self.epoch = int(epoch) if epoch.ndim == 0 else epoch.astype(np.int64)
+        self.epoch = int(epoch[0]) if epoch.size == 1 else epoch.astype(np.int64)
+        run, local, strides = streams.counters(n)
+        # what the compiled kernels need, in the order of their arguments (see ``_next_success``)
+        self._law = (streams._key_arrays[self._stream], run, local, strides, np.int64(streams.offset), p, log_q,
+                     np.atleast_1d(epoch).astype(np.int64), np.int64(self.horizon + 1))
         # the smallest type that holds every month (a month's pass over all households reads this array)
         dtype = next(d for d in (np.uint8, np.int16, np.int32) if self.horizon + 1 <= np.iinfo(d).max)
-        self.next = self._next(0, np.arange(n)).astype(dtype)
+        self.next = np.empty(n, dtype=dtype)
+        _first_successes(self.next, *self._law)
         #: households whose chain is parked (its successes are skipped until ``unpark``)
         self.parked = np.zeros(n, dtype=bool)
-
-    def _epoch_of(self, idx: np.ndarray):
-        return self.epoch if np.ndim(self.epoch) == 0 else self.epoch[idx]
-
-    def _gap(self, t, idx: np.ndarray) -> np.ndarray:
-        """Months from month t (a success, or the start of an epoch) to the next success of households idx."""
-        u = self.streams.uniforms(self._stream, t, idx, self.n)
-        log_q = self._log_q if self._log_q.ndim == 0 else self._log_q[idx]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            gap = np.floor(np.log1p(-u) / log_q)
-        gap += 1.0
-        if not self._interior:
-            p = self._p if self._p.ndim == 0 else self._p[idx]
-            gap = np.where(p >= 1, 1.0, np.where(p <= 0, self.horizon + 1, gap))
-        return gap.astype(np.int64)
-
-    def _next(self, t, idx: np.ndarray) -> np.ndarray:
-        """The next success after month t (a success, or the start of an epoch; one month, or one per household)
-        of each of households idx (horizon + 1: not in the run)."""
-        last = self.horizon + 1
-        if self.p <= 0 or idx.size == 0:
-            return np.full(idx.size, last, dtype=np.int64)
-        t = np.broadcast_to(np.asarray(t, dtype=np.int64), idx.shape)
-        epoch = self._epoch_of(idx)
-        nxt = t + self._gap(t, idx)
-        end = (t // epoch + 1) * epoch  # the last month of the epoch that follows month t
-        over = np.flatnonzero((nxt > end) & (end < last))
-        while over.size:  # the gap crosses into the next epoch: that epoch's first gap, from its start
-            start = end[over]
-            nxt[over] = start + self._gap(start, idx[over])
-            end[over] = start + (epoch if np.ndim(epoch) == 0 else epoch[over])
-            over = over[(nxt[over] > end[over]) & (end[over] < last)]
-        return np.minimum(nxt, last)
 
     def park(self, idx: np.ndarray) -> None:
         """Skip the successes of households ``idx`` from now on."""
@@ -281,43 +238,131 @@ class WakeChain:
     def unpark(self, t: int, idx: np.ndarray) -> None:
         """Stop skipping, after month t, the successes of those of households ``idx`` that are parked: their
         chains are walked from the start of the epoch of month t + 1 (as if they had never been parked)."""
-        idx = idx[self.parked[idx]]
-        if idx.size == 0:
-            return
-        self.parked[idx] = False
-        epoch = self._epoch_of(idx)
-        nxt = self._next((t // epoch) * epoch, idx)
-        behind = np.flatnonzero(nxt <= t)
-        while behind.size:
-            nxt[behind] = self._next(nxt[behind], idx[behind])
-            behind = behind[nxt[behind] <= t]
-        self.next[idx] = nxt
+        _unpark(self.next, self.parked, np.int64(t), np.asarray(idx, dtype=np.int64).reshape(-1), *self._law)
+
+    def park_where(self, t: int, park: np.ndarray, idx: np.ndarray | None = None) -> None:
+        """Park the chains of households ``idx`` (default: all) where ``park`` (aligned with idx) is True and restart
+        the others (``unpark`` after month t): what ``park`` and ``unpark`` do, in one pass."""
+        idx = _EMPTY_I if idx is None else np.asarray(idx, dtype=np.int64).reshape(-1)
+        _park_where(self.next, self.parked, np.int64(t), np.asarray(park, dtype=np.bool_).reshape(-1), idx, *self._law)
 
     def due(self, t: int) -> np.ndarray:
         """Households (sorted ids) whose trial succeeds in month t and whose chain is not parked; their chains
         move on."""
-        idx = np.flatnonzero(self.next == t)
-        idx = idx[~self.parked[idx]]
-        if idx.size:
-            self.next[idx] = self._next(t, idx)
-        return idx
+        return _due(self.next, self.parked, np.flatnonzero(self.next == t), np.int64(t), *self._law)
 
 
-def splitmix_bits(key: np.uint64, counter: np.ndarray) -> np.ndarray:
-    """SplitMix64 output for stream ``key`` at positions ``counter`` (consumed), top 53 bits."""
-    x = np.asarray(counter, dtype=np.uint64)
-    if x.ndim == 0:  # scalar arithmetic would warn on the intended wrap-around; arrays wrap silently
-        x = x.reshape(1)
-    x *= _GAMMA
-    x += key
-    tmp = np.empty_like(x)  # (one scratch array for the shifts instead of one each)
-    np.right_shift(x, _S30, out=tmp)
-    x ^= tmp
+# ----------------------------------------------------------------------------------------------------------------
+# Compiled kernels (numba). Each works on one household at a time and is called once per month for the households
+# that need it, so the month costs no Python per household. The numbers are those of the formulas in the
+# docstrings above, computed in the same order in float64 and uint64.
+
+_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_S30, _S27, _S31, _S11 = (np.uint64(b) for b in (30, 27, 31, 11))
+_ONE = np.uint64(1)
+_TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
+_EMPTY_I = np.empty(0, dtype=np.int64)
+_EMPTY_U = np.empty(0, dtype=np.uint64)
+
+
+@njit(cache=True, inline="always")
+def _uniform(keys, run, local, strides, month, i):
+    """The counter-based uniform of household i (a stacked index when ``run`` is not empty) in absolute ``month``:
+    SplitMix64 of (key, counter), top 53 bits. A single run's counter is i + 1 + month * n, a stacked run's is
+    the household's index within its run plus one, plus month * its run's size."""
+    if run.size == 0:
+        key = keys[0]
+        x = np.uint64(i) + _ONE + np.uint64(month) * strides[0]
+    else:
+        r = run[i]
+        key = keys[r]
+        x = local[i] + np.uint64(month) * strides[r]
+    x = x * _GAMMA + key
+    x ^= x >> _S30
     x *= _M1
-    np.right_shift(x, _S27, out=tmp)
-    x ^= tmp
+    x ^= x >> _S27
     x *= _M2
-    np.right_shift(x, _S31, out=tmp)
-    x ^= tmp
+    x ^= x >> _S31
     x >>= _S11
-    return x
+    return float(x) * _TO_UNIT
+
+
+@njit(cache=True)
+def _draw_kernel(keys, run, local, strides, months, idx):
+    out = np.empty(idx.size, dtype=np.float64)
+    one = months.size == 1
+    for j in range(idx.size):
+        out[j] = _uniform(keys, run, local, strides, months[0] if one else months[j], idx[j])
+    return out
+
+
+@njit(cache=True, inline="always")
+def _next_success(t, i, keys, run, local, strides, offset, p, log_q, epoch, last):
+    """The next success after month t (a success, or the start of an epoch) of household i's chain (``last``: not
+    in the run). A gap that would cross into the next epoch is replaced by that epoch's first gap, drawn from its
+    start."""
+    r = 0 if run.size == 0 else run[i]
+    pr, lq, e = p[r], log_q[r], epoch[r]
+    end = (t // e + 1) * e
+    while True:
+        if pr >= 1.0:
+            gap = 1
+        elif pr <= 0.0:
+            gap = last
+        else:
+            u = _uniform(keys, run, local, strides, t + offset, i)
+            gap = int(min(math.floor(math.log1p(-u) / lq), float(last))) + 1
+        nxt = t + gap
+        if nxt <= end or end >= last:
+            return min(nxt, last)
+        t = end
+        end = t + e
+
+
+@njit(cache=True)
+def _first_successes(nxt, keys, run, local, strides, offset, p, log_q, epoch, last):
+    for i in range(nxt.size):
+        nxt[i] = _next_success(0, i, keys, run, local, strides, offset, p, log_q, epoch, last)
+
+
+@njit(cache=True)
+def _due(nxt, parked, hits, t, keys, run, local, strides, offset, p, log_q, epoch, last):
+    out = np.empty(hits.size, dtype=np.int64)
+    k = 0
+    for i in hits:
+        if not parked[i]:
+            out[k] = i
+            k += 1
+            nxt[i] = _next_success(t, i, keys, run, local, strides, offset, p, log_q, epoch, last)
+    return out[:k]
+
+
+@njit(cache=True, inline="always")
+def _restart(nxt, parked, t, i, keys, run, local, strides, offset, p, log_q, epoch, last):
+    """Household i's chain, parked until month t, walked from the start of the epoch of month t + 1."""
+    parked[i] = False
+    e = epoch[0 if run.size == 0 else run[i]]
+    m = _next_success((t // e) * e, i, keys, run, local, strides, offset, p, log_q, epoch, last)
+    while m <= t:
+        m = _next_success(m, i, keys, run, local, strides, offset, p, log_q, epoch, last)
+    nxt[i] = m
+
+
+@njit(cache=True)
+def _unpark(nxt, parked, t, idx, keys, run, local, strides, offset, p, log_q, epoch, last):
+    for i in idx:
+        if parked[i]:
+            _restart(nxt, parked, t, i, keys, run, local, strides, offset, p, log_q, epoch, last)
+
+
+@njit(cache=True)
+def _park_where(nxt, parked, t, park, idx, keys, run, local, strides, offset, p, log_q, epoch, last):
+    every = idx.size == 0 and park.size == nxt.size  # (no ids: every household, park aligned with them)
+    for j in range(park.size):
+        i = j if every else idx[j]
+        if park[j]:
+            parked[i] = True
+        elif parked[i]:
+            _restart(nxt, parked, t, i, keys, run, local, strides, offset, p, log_q, epoch, last)

@@ -121,15 +121,15 @@ class Dynamics:
         # Every monthly event as chains of successes of its bounding Bernoulli trial (see WakeChain): per product,
         # an adoption chain bounded by p_max, parked while the household uses the product, and where the product
         # is given up a churn chain bounded by churn_max, parked while it does not (see ``settle``).
-        self.wake = {k: WakeChain(streams, f"adopt.{PRODUCTS[k]}", self._chain_bound(self.p_max[k]), self.n, horizon,
-                                  self.run) for k in self.active}
+        self.wake = {k: WakeChain(streams, f"adopt.{PRODUCTS[k]}", self._chain_bound(self.p_max[k]), self.n, horizon)
+                     for k in self.active}
         self.churn_wake = {k: WakeChain(streams, f"churn.{PRODUCTS[k]}", self._chain_bound(self.churn_max[k]), self.n,
-                                        horizon, self.run) for k in self.active if self._churns[k]}
-        self.member_wake = WakeChain(streams, "members", self._chain_bound(self.member_prob), self.n, horizon, self.run)
+                                        horizon) for k in self.active if self._churns[k]}
+        self.member_wake = WakeChain(streams, "members", self._chain_bound(self.member_prob), self.n, horizon)
         # the outreach term o*v*a*r as events of its own, with chains bounded by o (only where exposure can arise)
         self._exposed = outreach
         self.outreach = {k: WakeChain(streams, f"outreach.{PRODUCTS[k]}", self._chain_bound(self.o_max[k]), self.n,
-                                      horizon, self.run)
+                                      horizon)
                          for k in self.active if outreach and (self.o[k] > 0).any()}
 
     def _chain_bound(self, x: np.ndarray):
@@ -154,30 +154,29 @@ class Dynamics:
         churn chain while it does not, and the further-member chain unless the household uses a smartphone and has
         a member old enough without one. Parking changes no number (see ``WakeChain``); the month's changes park
         and restart the chains of the households they touch (``_apply``)."""
-        ids = np.arange(self.n)
         for k in self.active:
-            self._park_products(k, t, ids, state.adopted[k])
+            self._park_products(k, t, None, state.adopted[k])
         if SMARTPHONE in self.active:
             m = self._min_age_hh
             old = state.age >= m
             self._old = old.sum(axis=0, dtype=np.int16)
             self._phones = (old & state.phone).sum(axis=0, dtype=np.int16)
-            self._park_members(state, t, ids)
+            self._park_members(state, t, None)
 
-    def _park_products(self, k: int, t: int, ids: np.ndarray, uses_k: np.ndarray) -> None:
-        """Park or restart product k's chains of households ``ids`` by whether they use it (``uses_k``)."""
+    def _park_products(self, k: int, t: int, ids: np.ndarray | None, uses_k: np.ndarray) -> None:
+        """Park or restart product k's chains of households ``ids`` (None: all) by whether they use it (``uses_k``,
+        aligned with ids). (Parking adoption chains for a missing prerequisite or network as well was measured: the
+        trials it saves cost as much again in restarts.)"""
         for chain in (self.wake[k],) + ((self.outreach[k],) if k in self.outreach else ()):
-            chain.park(ids[uses_k])
-            chain.unpark(t, ids[~uses_k])
+            chain.park_where(t, uses_k, ids)
         if k in self.churn_wake:
-            self.churn_wake[k].park(ids[~uses_k])
-            self.churn_wake[k].unpark(t, ids[uses_k])
+            self.churn_wake[k].park_where(t, ~uses_k, ids)
 
-    def _park_members(self, state: State, t: int, ids: np.ndarray) -> None:
-        """Park or restart the further-member chains of households ``ids`` (see ``settle``)."""
-        on = (self._old[ids] > self._phones[ids]) & state.adopted[SMARTPHONE, ids]
-        self.member_wake.park(ids[~on])
-        self.member_wake.unpark(t, ids[on])
+    def _park_members(self, state: State, t: int, ids: np.ndarray | None) -> None:
+        """Park or restart the further-member chains of households ``ids`` (None: all; see ``settle``)."""
+        sel = slice(None) if ids is None else ids
+        on = (self._old[sel] > self._phones[sel]) & state.adopted[SMARTPHONE, sel]
+        self.member_wake.park_where(t, ~on, ids)
 
     def neighbour_share(self, k: int, idx: np.ndarray, state: State) -> np.ndarray:
         """Share of the neighbours of households ``idx`` who use product k (start-of-month state), counted
