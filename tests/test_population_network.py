@@ -164,9 +164,9 @@ def test_unknown_place_lists_the_choices():
         AdoptionModel("thon_dongg")
 
 
-def test_neighbour_ids_concatenate_the_rows_of_the_adjacency():
-    """The gather the monthly step uses, against slicing the CSR row by row (households without ties,
-    repeated households and an empty list included)."""
+def test_share_of_reads_the_rows_of_the_adjacency():
+    """The neighbour share the monthly step computes, against slicing the CSR row by row (households without
+    ties, repeated households and an empty list included)."""
     import scipy.sparse as sp
 
     from diffusion.model.network import Network
@@ -179,10 +179,10 @@ def test_neighbour_ids_concatenate_the_rows_of_the_adjacency():
         a.setdiag(0)
         a.eliminate_zeros()
         idx = rng.integers(0, n, int(rng.integers(0, 40)))
-        ids, ties = Network(n, a).neighbour_ids(idx)
+        x = rng.random(n) < 0.4
+        share = Network(n, a).share_of(idx, x)
         rows = [a.indices[a.indptr[i]:a.indptr[i + 1]] for i in idx]
-        np.testing.assert_array_equal(ids, np.concatenate(rows) if rows else np.empty(0, dtype=a.indices.dtype))
-        np.testing.assert_array_equal(ties, np.diff(a.indptr)[idx])
+        np.testing.assert_allclose(share, [x[r].mean() if r.size else 0.0 for r in rows], rtol=1e-12)
 
 
 def test_share_of_neighbours_counts_the_ties():

@@ -22,6 +22,7 @@ depend on other runs or on levers.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 from scipy.special import ndtri
 
 from diffusion.foundation.randomness import Streams
@@ -173,11 +174,7 @@ class Demography:
     def _young_phone_share(self, h: np.ndarray, age: np.ndarray, phone: np.ndarray, keep: np.ndarray) -> np.ndarray:
         """Per hamlet, the share of its people aged 20-34 who use a smartphone (0 where it has none), from the
         members (household h, age, phone; living on where ``keep``)."""
-        young = keep & (age >= 20) & (age < 35)
-        hamlet, H = self.pop.hamlet[h[young]], self.pop.n_hamlets
-        total = np.bincount(hamlet, minlength=H).astype(np.float64)
-        used = np.bincount(hamlet[phone[young]], minlength=H).astype(np.float64)
-        return np.divide(used, total, out=np.zeros(H), where=total > 0)
+        return _young_share_kernel(self.pop.hamlet, h, age, phone, keep, self.pop.n_hamlets)
 
     def _phones_and_products(self, state: State) -> None:
         """A household uses a smartphone exactly when one of its members does. When its last user died or left,
@@ -202,3 +199,20 @@ def _living(alive: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
     slot = np.repeat(np.arange(alive.shape[0], dtype=np.int64), [x.size for x in hs])
     h = np.concatenate(hs)
     return slot * n + h, slot, h
+
+
+@njit(cache=True)
+def _young_share_kernel(hamlet_of, h, age, phone, keep, hamlets):
+    """``Demography._young_phone_share``: one pass over the members."""
+    total, used = np.zeros(hamlets), np.zeros(hamlets)
+    for j in range(h.size):
+        if keep[j] and 20 <= age[j] < 35:
+            c = hamlet_of[h[j]]
+            total[c] += 1.0
+            if phone[j]:
+                used[c] += 1.0
+    out = np.zeros(hamlets)
+    for c in range(hamlets):
+        if total[c] > 0:
+            out[c] = used[c] / total[c]
+    return out

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+from numba import njit
 
 from diffusion.model.params import ModelParams
 from diffusion.model.population import Population
 
 
 class Network:
-    """Who sees whom. ``neighbour_ids`` and ``share_of`` serve the monthly step.
+    """Who sees whom. ``share_of`` serves the monthly step.
 
     Attributes:
         adjacency: scipy CSR matrix (float32, symmetric, no self-ties) or None when well-mixed.
@@ -41,27 +42,6 @@ class Network:
     def well_mixed(self) -> bool:
         return self.adjacency is None
 
-    def neighbour_ids(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The neighbours of households ``idx``, concatenated (a household appears once per tie), and the
-        number of ties of each of ``idx``. Sparse only."""
-        a = self.adjacency
-        starts = a.indptr[idx]
-        ends = a.indptr[idx + 1]
-        lens = ends - starts
-        has = lens > 0
-        s, e = (starts, ends) if has.all() else (starts[has], ends[has])
-        if s.size == 0:
-            ids = np.empty(0, dtype=a.indices.dtype)
-        else:
-            # positions in ``indices``: runs of consecutive numbers, one per household, as a cumulative sum
-            # of steps that are 1 within a run and jump from the end of one run to the start of the next
-            cut = np.cumsum(e - s)
-            step = np.ones(int(cut[-1]), dtype=np.int64)
-            step[0] = s[0]
-            step[cut[:-1]] = s[1:] - e[:-1] + 1
-            ids = a.indices[np.cumsum(step)]
-        return ids, lens
-
     def share_of(self, idx: np.ndarray, x: np.ndarray, total: float | None = None) -> np.ndarray:
         """Share of neighbours with x True, for households ``idx`` only (float64).
 
@@ -79,13 +59,8 @@ class Network:
             if total is None:
                 total = float(np.count_nonzero(x))
             return (total - x[idx]) / max(self.n - 1, 1)
-        ids, ties = self.neighbour_ids(idx)
-        # neighbours with x True per household: differences of a running count over the concatenated ties
-        running = np.zeros(ids.size + 1, dtype=np.int64)
-        np.cumsum(x[ids], out=running[1:])
-        ends = np.cumsum(ties)
-        inv = np.divide(1.0, ties, out=np.zeros(ties.size), where=ties > 0)  # (0 for a household without ties)
-        return (running[ends] - running[ends - ties]) * inv
+        a = self.adjacency
+        return _share_kernel(a.indptr, a.indices, np.asarray(idx, dtype=np.int64), x)
 
     def neighbours(self, i: int) -> np.ndarray:
         """Ids of household ``i``'s neighbours (all others when well-mixed)."""
@@ -171,3 +146,18 @@ def build_network(pop: Population, params: ModelParams, rng: np.random.Generator
     adj.data[:] = 1.0
     adj.sort_indices()
     return Network(n, adj)
+
+
+@njit(cache=True)
+def _share_kernel(indptr, indices, idx, x):
+    """Share of the neighbours of households ``idx`` with x True, read from the CSR adjacency (0 for a household
+    without ties); compiled, so the month pays for the ties of ``idx`` alone."""
+    out = np.empty(idx.size, dtype=np.float64)
+    for j in range(idx.size):
+        i = idx[j]
+        lo, hi = indptr[i], indptr[i + 1]
+        count = 0
+        for k in range(lo, hi):
+            count += x[indices[k]]
+        out[j] = count * (1.0 / (hi - lo)) if hi > lo else 0.0
+    return out

@@ -19,6 +19,7 @@ band, weighted by the people in each band, add up to the overall share.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from diffusion.model.people import AGE_BANDS, SEXES
 from diffusion.model.population import AGE_GROUPS, Population
@@ -119,22 +120,12 @@ class OutputCounter:
         self._count_people(state)
 
     def _count_people(self, state: State) -> None:
-        """People of 15 and over by (run, age bin, sex) cell, with how many use a smartphone and are online; slot
-        by slot (15 passes over households, no pass over every slot at once)."""
+        """People of 15 and over by (run, age bin, sex) cell, with how many use a smartphone and are online."""
         size = self.runs * _BINS * 2
-        people, users, online = (np.zeros(size) for _ in range(3))
-        internet = uses("internet", state.adopted)
-        for age, female, phone in zip(state.age, state.female, state.phone):
-            h = np.flatnonzero(age >= 15)
-            if h.size == 0:
-                continue
-            cell = _BIN_OF_AGE[age[h] + 1] * 2 + female[h]
-            if self.runs > 1:
-                cell += self.run[h] * (_BINS * 2)
-            people += np.bincount(cell, minlength=size)
-            used = phone[h]
-            users += np.bincount(cell[used], minlength=size)
-            online += np.bincount(cell[used & internet[h]], minlength=size)
+        run = self.run if self.runs > 1 else np.empty(0, dtype=np.int64)
+        people, users, online = _count_people_kernel(state.age, state.female, state.phone,
+                                                     uses("internet", state.adopted), run, _BIN_OF_AGE, size,
+                                                     _BINS * 2)
         shape = (self.runs, _BINS, 2)
         self.people, self.people_users, self.people_online = (x.reshape(shape) for x in (people, users, online))
 
@@ -213,3 +204,24 @@ class OutputCounter:
 
 def _share(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return np.divide(num, den, out=np.full(np.shape(num), np.nan), where=den > 0)
+
+
+@njit(cache=True)
+def _count_people_kernel(age, female, phone, internet, run, bin_of_age, size, per_run):
+    """``OutputCounter._count_people``: one pass over the member slots (``run`` empty: a single run)."""
+    people, users, online = np.zeros(size), np.zeros(size), np.zeros(size)
+    stacked = run.size > 0
+    for s in range(age.shape[0]):
+        for h in range(age.shape[1]):
+            a = age[s, h]
+            if a < 15:
+                continue
+            cell = bin_of_age[a + 1] * 2 + female[s, h]
+            if stacked:
+                cell += run[h] * per_run
+            people[cell] += 1.0
+            if phone[s, h]:
+                users[cell] += 1.0
+                if internet[h]:
+                    online[cell] += 1.0
+    return people, users, online
