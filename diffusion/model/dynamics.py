@@ -34,11 +34,12 @@ household whose last internet connection lapses stops using services that need i
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from diffusion.foundation.calendar import DT_YEARS
 from diffusion.foundation.randomness import Streams, WakeChain
 from diffusion.model.params import ModelParams
-from diffusion.model.people import could_start, first_user, hand_phones, working_users
+from diffusion.model.people import first_user, hand_phones, working_users
 from diffusion.model.population import Population
 from diffusion.model.products import LADDER, NEEDED, PRODUCTS, SMARTPHONE, enforce_prerequisites, prerequisites, uses
 from diffusion.model.state import MemberChanges, MonthEffects, State, StepResult
@@ -327,14 +328,14 @@ class Dynamics:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
         due = self.member_wake.due(t)
         due = due[state.adopted[SMARTPHONE, due]]
-        r = self.runs_of(due)
-        able = could_start(state.age[:, due], state.phone[:, due], self.at(self.min_age, r))
-        count = able.sum(axis=0)
+        min_age = np.atleast_1d(self.at(self.min_age, self.runs_of(due)))
+        count = _able_members(state.age, state.phone, due, min_age, None)
         keep = count > 0
-        due, able, count = due[keep], able[:, keep], count[keep]
+        due, count = due[keep], count[keep]
+        min_age = min_age if min_age.size == 1 else min_age[keep]
         r = self.runs_of(due)
         pick = np.floor(self.streams.uniforms("people.member", t, due, self.n) * count).astype(np.int64)
-        slot = (np.cumsum(able, axis=0) <= pick[None, :]).sum(axis=0)  # the pick-th member able to start
+        slot = _able_members(state.age, state.phone, due, min_age, pick)  # the pick-th member able to start
         age = state.age[slot, due].astype(np.float64)
         skill = np.clip(state.skill[due] - self.at(self._age_slope, r) * (age - state.young_age[due]), 0.02, 1.0)
         mp = self.at(self.member_prob, r)
@@ -360,7 +361,7 @@ class Dynamics:
         first = _NONE
         if SMARTPHONE in self.active:
             state.phone[slots, grow] = True
-            self._phones[grow] += 1  # (a new user is old enough: ``could_start``)
+            self._phones[grow] += 1  # (a new user is old enough: ``_able_members``)
             age = state.age[slots, grow]
             state.phone_users[grow] += ((age >= 15) & (age < 65)).astype(np.int16)
             if self._grows:
@@ -450,6 +451,26 @@ class Dynamics:
 
 
 _NONE = np.empty(0, dtype=np.int64)
+
+
+@njit(cache=True)
+def _able_members(age, phone, households, min_age, pick):
+    """For each of ``households``, how many members could start a smartphone of their own (old enough, none yet);
+    with ``pick``, the slot of its pick-th such member (0-based) instead."""
+    out = np.empty(households.size, dtype=np.int64)
+    for j in range(households.size):
+        h = households[j]
+        m = min_age[0] if min_age.size == 1 else min_age[j]
+        count = 0
+        for s in range(age.shape[0]):
+            if age[s, h] >= m and not phone[s, h]:
+                if pick is not None and count == pick[j]:
+                    out[j] = s
+                    break
+                count += 1
+        if pick is None:
+            out[j] = count
+    return out
 
 
 def _member_changes(state: State, touched: np.ndarray, before: np.ndarray, after: np.ndarray,

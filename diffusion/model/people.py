@@ -169,8 +169,3 @@ def hand_phones(age: np.ndarray, phone: np.ndarray, households: np.ndarray, min_
 def working_users(age: np.ndarray, phone: np.ndarray) -> np.ndarray:
     """Working-age (15-64) members using a smartphone, per household (int16)."""
     return (phone & (age >= 15) & (age < 65)).sum(axis=0).astype(np.int16)
-
-
-def could_start(age: np.ndarray, phone: np.ndarray, min_age: int) -> np.ndarray:
-    """(SLOTS, m) whether each member is old enough for a smartphone of their own and has none yet."""
-    return (age >= min_age) & ~phone
