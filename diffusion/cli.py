@@ -153,7 +153,7 @@ def _repair(args: argparse.Namespace, cfg: ExperimentConfig, kind: str = "run") 
         return
     out = Path(args.out) if args.out is not None else Path("results") / cfg.name
     plan = make_plan(cfg)
-    kept = ResultStore(out).repair(kind, cfg.sha256, plan.tasks, _part_matches)
+    kept = ResultStore(out).repair(kind, cfg.identity, plan.tasks, _part_matches)
     log.info("repair: %d of %d task results in %s kept", kept, len(plan.tasks), out / "parts")
 
 

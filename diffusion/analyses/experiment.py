@@ -75,12 +75,16 @@ def run_experiment(
     cfg = config if isinstance(config, ExperimentConfig) else load_config(config)
     plan = make_plan(cfg)
     out_dir = Path(out) if out is not None else Path("results") / cfg.name
-    analysis = ResultStore(out_dir).analysis("run", cfg.sha256, fresh=fresh, source=cfg.file, info={
+    info = {
         "experiment": cfg.name, "description": cfg.experiment.description, "config_file": str(cfg.file),
         "config_sha256": cfg.sha256, "config_text": cfg.text, "config": cfg.data, "root_seed": cfg.experiment.seed,
         "seeds": "numpy.random.SeedSequence(root_seed, spawn_key=(replicate, design_point)); the scenario is not in "
                  "the key (common random numbers)",
-        "plan": plan.describe()})
+        "plan": plan.describe()}
+    # The identity leaves out labels and descriptions: relabelling a scenario resumes (the manifest then records
+    # the new config, which the report shows). Results of a version that hashed the whole config (sha256) resume.
+    analysis = ResultStore(out_dir).analysis("run", cfg.identity, fresh=fresh, source=cfg.file, info=info,
+                                             also=(cfg.sha256,))
     done = analysis.done(plan.tasks)
     todo = [t for t in plan.tasks if t.id not in done]
     if done:

@@ -84,6 +84,8 @@ class ExperimentConfig:
         text: the file's text as read.
         data: the parsed TOML.
         sha256: hash of the parsed content (comments and layout do not count) and of any draws files.
+        identity: the same hash without the keys that only name or describe (``PRESENTATION_KEYS``): what the
+            simulations depend on, so ``diffusion run`` resumes (reruns nothing) after a scenario is relabelled.
         sections: the validated tables (pydantic models).
         scenarios: name -> ScenarioSpec, in file order.
         reference: the reference scenario, if any.
@@ -97,6 +99,7 @@ class ExperimentConfig:
     text: str
     data: dict[str, Any]
     sha256: str
+    identity: str
     sections: ConfigFile
     scenarios: dict[str, ScenarioSpec]
     reference: str | None
@@ -269,6 +272,7 @@ def load_config_data(
         text=text if text is not None else "",
         data=data,
         sha256=digest,
+        identity=config_hash(without_presentation(data), draws),
         sections=sections,
         scenarios=scenarios,
         reference=reference,
@@ -276,6 +280,27 @@ def load_config_data(
         draws=draws,
         places=own,
     )
+
+
+#: Keys that only name or describe, for the report: ``[experiment]``'s and each ``[scenarios.<name>]``'s. They
+#: are left out of ``ExperimentConfig.identity`` (not of ``sha256``).
+PRESENTATION_KEYS: dict[str, tuple[str, ...]] = {
+    "experiment": ("description", "description_vi"),
+    "scenarios": ("label", "label_vi", "description", "description_vi"),
+}
+
+
+def without_presentation(data: dict[str, Any]) -> dict[str, Any]:
+    """The parsed config without its ``PRESENTATION_KEYS`` (a copy; the order of everything else kept)."""
+    out = dict(data)
+    experiment = out.get("experiment")
+    if isinstance(experiment, dict):
+        out["experiment"] = {k: v for k, v in experiment.items() if k not in PRESENTATION_KEYS["experiment"]}
+    scenarios = out.get("scenarios")
+    if isinstance(scenarios, dict):
+        out["scenarios"] = {name: {k: v for k, v in sec.items() if k not in PRESENTATION_KEYS["scenarios"]}
+                            if isinstance(sec, dict) else sec for name, sec in scenarios.items()}
+    return out
 
 
 def config_hash(data: dict[str, Any], draws: dict[str, Any] | None = None) -> str:

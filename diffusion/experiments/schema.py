@@ -72,9 +72,10 @@ class ExperimentSection(StrictModel):
         pattern=_NAME.pattern,
         max_length=100,
     )
-    description: str = Field("", description="What question the experiment answers (free text; diacritics welcome).")
+    description: str = Field("", description="What question the experiment answers (free text; diacritics welcome). "
+                             "Text only: `diffusion run` reruns nothing when it changes.")
     description_vi: str = Field("", description="The question in Vietnamese, for the Vietnamese report "
-                                "([outputs] language = \"vi\"; default: the description).")
+                                "([outputs] language = \"vi\"; default: the description). Text only, as description.")
     start: str = Field(
         "2021-01",
         description=f'First simulated month, "YYYY-MM": from {HISTORY_START} to the last month of the dated tables '
@@ -246,7 +247,9 @@ ModelSection = _build_model_section()
 class ScenarioSection(StrictModel):
     """A named variant: overrides of lever settings and model parameters."""
 
-    label: str = Field("", max_length=80, description="The scenario's name in the report (default: its key).")
+    label: str = Field("", max_length=80, description="The scenario's name in the report (default: its key). Text "
+                       "only, like label_vi, description and description_vi: when only they change, `diffusion run` "
+                       "reruns nothing and the report shows the new text.")
     label_vi: str = Field("", max_length=80, description="Its name in the Vietnamese report (default: label).")
     description: str = Field("", description="What the scenario represents.")
     description_vi: str = Field("", description="Its description in the Vietnamese report (default: description).")

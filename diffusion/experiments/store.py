@@ -128,12 +128,14 @@ class ResultStore:
         return settle(data)
 
     def analysis(self, kind: str, identity: str, *, fresh: bool = False, source: str = "<config>",
-                 info: dict[str, Any] | None = None) -> Analysis:
+                 info: dict[str, Any] | None = None, also: tuple[str, ...] = ()) -> Analysis:
         """Open analysis ``kind`` for results of ``identity``; see the module docstring.
 
         Args:
             source: the config file, named in errors.
             info: what the analysis records about itself in the manifest (config, plan, ...).
+            also: other identities of the same results (as an earlier version computed them): results stored
+                under one of them are resumed, and recorded under ``identity`` from then on.
 
         Raises:
             ConfigError: the folder holds results of another identity for this analysis (and not ``fresh``).
@@ -156,7 +158,7 @@ class ResultStore:
         if fresh:
             self._clear(kind)
             section = None
-        elif section is not None and section.get("identity") != identity:
+        elif section is not None and section.get("identity") != identity and section.get("identity") not in also:
             raise ConfigError(source, [("", (
                 f"{self.dir} holds {kind} results of a different config (hash {str(section.get('identity'))[:12]} "
                 f"there, {identity[:12]} now); results of two configs are never mixed. Rerun with --fresh to "
