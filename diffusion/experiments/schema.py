@@ -155,7 +155,8 @@ class PlaceSection(StrictModel):
         "",
         description="Where the numbers come from (survey, census, commune report; with its web address if any). "
         "Recommended: `diffusion check` warns when it is missing; it is kept with the config in the results' "
-        "manifest.json.",
+        "manifest.json. The report shows it as the place's basis, as written in both languages (the presets' "
+        "basis has a Vietnamese version, basis_vi of diffusion/data/places.csv).",
     )
 
 

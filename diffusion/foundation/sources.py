@@ -1,7 +1,9 @@
 """Package data: observations with their sources, place presets and policy targets.
 
 The files live in ``diffusion/data/`` and are read with their source columns, so every figure the model
-uses can be traced to a page. Place names are returned in Unicode NFC.
+uses can be traced to a page. Place names are returned in Unicode NFC. The text columns a report shows have a
+Vietnamese twin named ``<column>_vi`` (observations.csv: place, indicator, value, date, note; parameters.csv:
+source; places.csv: basis); ``in_language`` picks one, ``Place.basis_in`` a place's basis.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import csv
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -29,15 +32,26 @@ def _read_csv(name: str) -> list[dict[str, str]]:
     return [{k: unicodedata.normalize("NFC", v) for k, v in row.items()} for row in csv.DictReader(lines)]
 
 
+def in_language(row: Mapping[str, str], column: str, lang: str) -> str:
+    """A text column of a data file's row in ``lang``: its Vietnamese twin ``<column>_vi`` when ``lang`` is "vi"
+    and the row has one that is not empty, otherwise the column as written (English)."""
+    if lang == "vi" and row.get(f"{column}_vi"):
+        return row[f"{column}_vi"]
+    return row[column]
+
+
 @cache
 def observations() -> tuple[dict[str, str], ...]:
-    """Rows of observations.csv (place, indicator, value, unit, date, source_url, note)."""
+    """Rows of observations.csv (place, indicator, value, unit, date, source_url, note, and place_vi,
+    indicator_vi, value_vi, date_vi, note_vi in Vietnamese: see ``in_language``). Code matches and parses the
+    English columns; the Vietnamese ones are for reading."""
     return tuple(_read_csv("observations.csv"))
 
 
 @cache
 def parameters() -> tuple[dict[str, str], ...]:
-    """Rows of parameters.csv (name, value, unit, basis, source): where each default number comes from."""
+    """Rows of parameters.csv (name, value, unit, basis, source, source_vi, min, max): where each default number
+    comes from (source_vi: the source in Vietnamese, see ``in_language``)."""
     return tuple(_read_csv("parameters.csv"))
 
 
@@ -87,10 +101,25 @@ class Place:
     urban_share: float = 0.0
     infrastructure_lag_years: float = 0.0
 
+    def basis_in(self, lang: str) -> str:
+        """The basis in ``lang``: a preset's Vietnamese basis (basis_vi of places.csv) when ``lang`` is "vi";
+        otherwise, and for a place that is not a preset (a config's [places.<key>] table, ``make_place``), the
+        basis as written."""
+        if lang == "vi" and places().get(self.key) == self:
+            return _basis_vi().get(self.key) or self.basis
+        return self.basis
+
+
+@cache
+def _basis_vi() -> dict[str, str]:
+    """Preset key -> its basis in Vietnamese (places.csv basis_vi; kept out of Place, whose fields are what a
+    setup hashes)."""
+    return {r["key"]: r.get("basis_vi") or "" for r in _read_csv("places.csv")}
+
 
 @cache
 def places() -> dict[str, Place]:
-    """All place presets by key."""
+    """All place presets by key (their Vietnamese basis: ``Place.basis_in``)."""
     out = {}
     for r in _read_csv("places.csv"):
         out[r["key"]] = Place(

@@ -14,6 +14,7 @@ import math
 import unicodedata
 
 from diffusion.foundation.strings_decision import DECISION_STRINGS
+from diffusion.foundation.strings_units import UNIT_STRINGS
 
 LANGUAGES: tuple[str, ...] = ("en", "vi")
 
@@ -273,19 +274,6 @@ STRINGS: dict[str, dict[str, str]] = {
                                      "vi": "Nghị quyết 09-NQ/TU của Quảng Ninh (05/02/2022)"},
     "target_note.working_age_smartphone": {"en": "Quảng Ninh NQ 09-NQ/TU (2022-02-05)",
                                            "vi": "Nghị quyết 09-NQ/TU của Quảng Ninh (05/02/2022)"},
-    "unit.% of households": {"en": "% of households", "vi": "% số hộ"},
-    "unit.% of population": {"en": "% of population", "vi": "% dân số"},
-    "unit.% of adults": {"en": "% of adults", "vi": "% người trưởng thành"},
-    "unit.persons": {"en": "persons", "vi": "người"},
-    "unit.million": {"en": "million", "vi": "triệu"},
-    "unit.million VND": {"en": "million VND", "vi": "triệu đồng"},
-    "unit.million VND per year": {"en": "million VND per year", "vi": "triệu đồng mỗi năm"},
-    "unit.VND per household": {"en": "VND per household", "vi": "đồng mỗi hộ"},
-    "unit.teams": {"en": "teams", "vi": "tổ"},
-    "unit.target": {"en": "target", "vi": "mục tiêu"},
-    "unit.subscriptions": {"en": "subscriptions", "vi": "thuê bao"},
-    "unit.per 100 people": {"en": "per 100 people", "vi": "trên 100 người"},
-    "unit.poor and policy households": {"en": "poor and policy households", "vi": "hộ nghèo và hộ chính sách"},
     "outcome.final": {"en": "{metric}, {date} (end)", "vi": "{metric}, {date} (cuối kỳ)"},
     "outcome.at": {"en": "{metric}, {date}", "vi": "{metric}, {date}"},
     "outcome.month_reached": {"en": "Month reached: {target}", "vi": "Tháng đạt: {target}"},
@@ -438,6 +426,7 @@ _MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oc
 
 
 STRINGS.update(DECISION_STRINGS)  # the labels of `diffusion optimise` (foundation.strings_decision)
+STRINGS.update(UNIT_STRINGS)  # the units of the data files (foundation.strings_units)
 
 
 def check_language(lang: str | None) -> str:
@@ -467,6 +456,13 @@ def lever_label(name: str, lang: str = "en") -> str:
     """Label of a lever: its kind's label when the name is a lever kind, else the name as written."""
     key = f"lever.{name}"
     return tr(key, lang) if key in STRINGS else name
+
+
+def unit_label(unit: str, lang: str = "en") -> str:
+    """A unit of the data files (parameters.csv, observations.csv) in ``lang``: its ``unit.<unit>`` string, or the
+    unit as written when the table has none."""
+    key = f"unit.{unit}"
+    return tr(key, lang) if key in STRINGS else unit
 
 
 def fmt_number(x: float, lang: str = "en", decimals: int = 0) -> str:

@@ -1,4 +1,5 @@
-"""Config tables and the parameter table as report text: dotted keys, settings as written, provenance."""
+"""Config tables and the parameter table as report text: dotted keys, settings as written, provenance (in the
+report's language)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from diffusion.foundation import sources
+from diffusion.foundation.strings import unit_label
 from diffusion.presentation.document import code
 
 
@@ -37,10 +39,21 @@ def settings_text(section: dict[str, Any], skip: tuple[str, ...] = ()) -> str:
     return "; ".join(f"{code(k)} = {v}" for k, v in pairs) if pairs else "–"
 
 
-def parameters_table() -> pd.DataFrame | None:
-    """diffusion/data/parameters.csv (parameter provenance) if the package ships it and it has rows."""
+def parameters_table(lang: str = "en") -> pd.DataFrame | None:
+    """diffusion/data/parameters.csv (parameter provenance) if the package ships it and it has rows: its columns
+    as written (name, value, unit, basis, source, min, max); in Vietnamese the unit is its ``unit.*`` string and
+    the source its Vietnamese twin (source_vi). The ``*_vi`` columns themselves are left out."""
     try:
         rows = sources.parameters()
     except OSError:
         return None
-    return pd.DataFrame(rows) if rows else None
+    if not rows:
+        return None
+    table = pd.DataFrame(rows)
+    table = table.drop(columns=[c for c in table.columns if c.endswith("_vi")])
+    if lang == "vi":
+        if "unit" in table.columns:
+            table["unit"] = [unit_label(r["unit"], lang) for r in rows]
+        if "source" in table.columns:
+            table["source"] = [sources.in_language(r, "source", lang) for r in rows]
+    return table

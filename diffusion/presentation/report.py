@@ -12,11 +12,14 @@ chart (``charts/<name>.{png,svg,pdf}``, see ``charts.render``) and writes, in th
    it then, and the month the near-target (``[outputs] near_target``) and the target are reached, or "not
    reached by <last month>";
 3. the charts with numbered captions;
-4. the set-up: population (place, its size and source), simulated period, replicates and seed, levers,
+4. the set-up: population (place, its size, basis and source), simulated period, replicates and seed, levers,
    scenarios (their ``label``/``label_vi`` and descriptions, and which levers are in effect in each);
 5. how to reproduce: config hash, root seed, package versions, git commit, times, runs, commands;
 appendices: the parameters and their sources, the Resolution 09 targets, model settings, every outcome of
-summary.csv with a readable label, the configuration as read, and every observation the package ships.
+summary.csv with a readable label, the configuration as read, and every observation the package ships. Text from
+the package's data files is shown in the report's language: the Vietnamese columns (``*_vi``) of parameters.csv,
+observations.csv and places.csv and the ``unit.*``, ``basis.*`` and ``target_note.*`` strings (a config's own
+place has no Vietnamese basis: its source is shown as written).
 
 The set-up is read from the validated config (``Results.config``), the provenance from the run's section of
 the manifest, and the outcomes of summary.csv are labelled and formatted by their ``Outcome`` objects
@@ -46,7 +49,16 @@ from diffusion.experiments.outcomes import Outcome
 from diffusion.experiments.results import TIMESERIES
 from diffusion.foundation import sources
 from diffusion.foundation.files import atomic_write
-from diffusion.foundation.strings import STRINGS, fmt_month, fmt_number, fmt_pct, lever_label, metric_label, tr
+from diffusion.foundation.strings import (
+    STRINGS,
+    fmt_month,
+    fmt_number,
+    fmt_pct,
+    lever_label,
+    metric_label,
+    tr,
+    unit_label,
+)
 from diffusion.foundation.version import __version__
 from diffusion.presentation import answer
 from diffusion.presentation.charts.data import n_runs, of_scenario, scenarios_in
@@ -225,7 +237,7 @@ def _population(doc: Document, r: _Inputs) -> None:
     if place is not None:
         doc.para(tr("report.place_line", lang, name=r.view.place or place.name,
                     households=fmt_number(place.households, lang), hamlets=fmt_number(place.hamlets, lang),
-                    communes=fmt_number(place.communes, lang), basis=place.basis,
+                    communes=fmt_number(place.communes, lang), basis=place.basis_in(lang),
                     source=code(place.source_url) if place.source_url else tr("word.unknown", lang)))
     pop = as_written(r.cfg.population if r.cfg is not None else None)
     if any(k != "place" for k in pop):
@@ -278,9 +290,10 @@ def _scenarios(doc: Document, r: _Inputs) -> None:
 
 
 def _parameters_and_targets(doc: Document, r: _Inputs) -> None:
+    """The appendices of the parameters (parameters.csv) and the Resolution 09 targets, in ``r.lang``."""
     lang = r.lang
     doc.heading(1, tr("report.parameters", lang))
-    params = parameters_table()
+    params = parameters_table(lang)
     if params is not None:
         header = [tr(f"col.{c}", lang) if f"col.{c}" in STRINGS else c for c in params.columns]
         rows = params.astype(str).values.tolist()
@@ -394,12 +407,23 @@ def _appendices(doc: Document, r: _Inputs) -> None:
         if r.run.get("config_file"):
             doc.para(code(r.run["config_file"]))
         doc.code(str(r.run["config_text"]))
+    _sources(doc, lang)
+
+
+def _sources(doc: Document, lang: str) -> None:
+    """The appendix of every observation the package ships (observations.csv), in ``lang``."""
     doc.heading(1, tr("report.sources", lang))
     doc.para(tr("report.parameters_note", lang))
     doc.table([tr("col.place", lang), tr("col.indicator", lang), tr("col.value", lang), tr("col.unit", lang),
                tr("col.date", lang), tr("col.source", lang), tr("col.note", lang)],
-              [[o["place"], o["indicator"], o["value"], _translated(f"unit.{o['unit']}", lang, o["unit"]), o["date"],
-                code(o["source_url"]), o["note"]] for o in sources.observations()])
+              [_observation_row(o, lang) for o in sources.observations()])
+
+
+def _observation_row(o: dict[str, str], lang: str) -> list[str]:
+    """A row of observations.csv as the sources appendix shows it, in ``lang``."""
+    text = {c: sources.in_language(o, c, lang) for c in ("place", "indicator", "value", "date", "note")}
+    return [text["place"], text["indicator"], text["value"], unit_label(o["unit"], lang), text["date"],
+            code(o["source_url"]), text["note"]]
 
 
 def build_document(view: ResultsView, charts: list[RenderedChart]) -> Document:

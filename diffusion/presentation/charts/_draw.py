@@ -123,7 +123,8 @@ def observed_markers(ax: Axes, obs: pd.DataFrame, lang: str) -> list[Line2D]:
         qual = getattr(row, "qualifier", "") or ""
         approx = bool(getattr(row, "approximate_date", False))
         value_text = f"{qual}{fmt_pct(row.value, lang)}".replace("~", "≈")
-        date_text = getattr(row, "date_text", None) or fmt_month(row.date, lang)
+        date_text = ((getattr(row, "date_text_vi", None) if lang == "vi" else None) or getattr(row, "date_text", None)
+                     or fmt_month(row.date, lang))
         label = tr("legend.observed", lang, place=getattr(row, "place", "") or "", value=value_text,
                    date=date_text, source=source_label(getattr(row, "source", "") or ""))
         (line,) = ax.plot(to_datetime64([row.date]), [row.value], linestyle="none",

@@ -50,7 +50,7 @@ def adoption_over_time(results: pd.DataFrame, metric: str = "share_internet", *,
         scenarios: which scenarios, in order (default: all, in order of appearance).
         reference: the reference scenario (marked in its panel title).
         observed: observed values (columns metric, date "YYYY-MM", value 0..1; optional qualifier, place,
-            date_text, source, approximate_date; see ``data.observed_points``); rows of other metrics
+            date_text, date_text_vi, source, approximate_date; see ``data.observed_points``); rows of other metrics
             are ignored.
         targets: Resolution 09 targets (default: ``sources.targets()``; ``()`` for none).
         place: place name for the title (with diacritics).

@@ -179,9 +179,11 @@ def observed_points(place: str | None) -> pd.DataFrame:
     Returns:
         Columns metric, date ("YYYY-MM"), value (share 0..1), qualifier (">" lower bound, "~" about, ""),
         approximate_date (bool: only the year is known; plotted at July), place (display name, with
-        diacritics), date_text (as in the source), source (the source address).
+        diacritics), date_text (as in the source), date_text_vi (the same in Vietnamese, observations.csv
+        date_vi), source (the source address).
     """
-    cols = ["metric", "date", "value", "qualifier", "approximate_date", "place", "date_text", "source"]
+    cols = ["metric", "date", "value", "qualifier", "approximate_date", "place", "date_text", "date_text_vi",
+            "source"]
     wanted = PLACE_OBSERVATIONS.get(place or "", ())
     rows = []
     for r in sources.observations():
@@ -194,7 +196,8 @@ def observed_points(place: str | None) -> pd.DataFrame:
                 rows.append({
                     "metric": s.metric, "date": date, "value": value, "qualifier": qual,
                     "approximate_date": approx, "place": _DISPLAY_PLACE.get(s.place, s.place),
-                    "date_text": r["date"], "source": r["source_url"],
+                    "date_text": r["date"], "date_text_vi": sources.in_language(r, "date", "vi"),
+                    "source": r["source_url"],
                 })
     return pd.DataFrame(rows, columns=cols)
 
