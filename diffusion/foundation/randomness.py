@@ -195,8 +195,9 @@ class WakeChain:
 
     A household for which the event cannot happen (a product it already uses, for its adoption chain) can be
     ``park``-ed: its successes are skipped without drawing the next one, which saves the work. ``unpark`` walks
-    the chain from the start of the current epoch to the current month, so a chain's successes are the same
-    whether or not it was ever parked: parking changes no number.
+    the chain on to the current month, from the success it was waiting for when parked if that lies in the
+    current epoch, else from the epoch's start, so a chain's successes are the same whether or not it was ever
+    parked: parking changes no number.
 
     Args:
         streams: the run's streams.
@@ -237,7 +238,8 @@ class WakeChain:
 
     def unpark(self, t: int, idx: np.ndarray) -> None:
         """Stop skipping, after month t, the successes of those of households ``idx`` that are parked: their
-        chains are walked from the start of the epoch of month t + 1 (as if they had never been parked)."""
+        chains are walked on to their first success after month t (as if they had never been parked; see
+        ``_restart``)."""
         _unpark(self.next, self.parked, np.int64(t), np.asarray(idx, dtype=np.int64).reshape(-1), *self._law)
 
     def park_where(self, t: int, park: np.ndarray, idx: np.ndarray | None = None) -> None:
@@ -341,10 +343,17 @@ def _due(nxt, parked, hits, t, keys, run, local, strides, offset, p, log_q, epoc
 
 @njit(cache=True, inline="always")
 def _restart(nxt, parked, t, i, keys, run, local, strides, offset, p, log_q, epoch, last):
-    """Household i's chain, parked until month t, walked from the start of the epoch of month t + 1."""
+    """Household i's chain, parked until month t, walked to its first success after month t: from the success it
+    was waiting for when it was parked (``nxt[i]``, left as it was), when that lies in the epoch of month t + 1,
+    else from the start of that epoch. A success after an epoch's start was drawn within that epoch (a gap that
+    would cross into an epoch is replaced by one drawn from its start), so either way the walk follows the
+    chain's own successes."""
     parked[i] = False
     e = epoch[0 if run.size == 0 else run[i]]
-    m = _next_success((t // e) * e, i, keys, run, local, strides, offset, p, log_q, epoch, last)
+    start = (t // e) * e
+    m = np.int64(nxt[i])
+    if m <= start:
+        m = _next_success(start, i, keys, run, local, strides, offset, p, log_q, epoch, last)
     while m <= t:
         m = _next_success(m, i, keys, run, local, strides, offset, p, log_q, epoch, last)
     nxt[i] = m
