@@ -190,6 +190,9 @@ def test_a_rerun_redraws_nothing_that_is_unchanged(copy_results, monkeypatch):
     set_outputs(folder, charts=["dashboard", "spending"], language="vi")  # another language: drawn again
     write_report(folder, quiet=True)
     assert bars == [2, 2, 2] and "Câu trả lời" in (folder / "report.md").read_text(encoding="utf-8")
+    monkeypatch.setattr(render, "data_digest", lambda: "other")  # the package's data changed: drawn again
+    write_report(folder, quiet=True)
+    assert bars == [2, 2, 2, 2]
 
 
 def test_report_main(copy_results, tmp_path, capsys):

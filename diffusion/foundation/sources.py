@@ -9,6 +9,7 @@ source; places.csv: basis); ``in_language`` picks one, ``Place.basis_in`` a plac
 from __future__ import annotations
 
 import csv
+import hashlib
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -24,6 +25,18 @@ from diffusion.foundation.errors import (
     check_share,
     check_whole,
 )
+
+
+@cache
+def data_digest() -> str:
+    """SHA-256 of the package's data files (``diffusion/data/*.csv``): what charts drawn from them (observed
+    points, sources, labels) depend on besides a run's results."""
+    h = hashlib.sha256()
+    for entry in sorted(resources.files("diffusion.data").iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".csv"):
+            h.update(entry.name.encode("utf-8"))
+            h.update(hashlib.sha256(entry.read_bytes()).digest())
+    return h.hexdigest()
 
 
 def _read_csv(name: str) -> list[dict[str, str]]:

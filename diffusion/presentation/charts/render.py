@@ -8,9 +8,9 @@ the language asked for, else the config's ``[outputs] language`` (see ``charts.v
 
 Drawing shows a progress bar on a terminal (``foundation.progress``). A rerun redraws nothing when nothing the
 charts are drawn from has changed: ``inputs_key`` hashes the results' tables (their SHA-256 in the manifest),
-the analyses' configs, the language, the chart selection and the package version; the manifest keeps the key
-and the charts drawn with it (section ``analyses.report.drawn``), and when both match, and every chart file
-is still there with its recorded size and SHA-256, the charts are reused as they are.
+the analyses' configs, the language, the chart selection, the package version and its data files; the manifest
+keeps the key and the charts drawn with it (section ``analyses.report.drawn``), and when both match, and every
+chart file is still there with its recorded size and SHA-256, the charts are reused as they are.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from typing import Any
 from diffusion.experiments.results import Results
 from diffusion.experiments.store import ResultStore, file_digest
 from diffusion.foundation.progress import progress_bar
+from diffusion.foundation.sources import data_digest
 from diffusion.foundation.version import __version__
 from diffusion.presentation.charts import _draw, style
 from diffusion.presentation.charts.registry import Chart, families, selected
@@ -88,8 +89,8 @@ def draw_charts(view: ResultsView, kinds: Iterable[str] | None = None, quiet: bo
 
 def inputs_key(view: ResultsView, kinds: Iterable[str] | None = None) -> str:
     """SHA-256 of what the charts are drawn from: the tables of the results (as the manifest records them), the
-    analyses' configs, ``observed.csv``/``.parquet`` if present, the language, the chart selection, ``kinds``
-    and the package version."""
+    analyses' configs, ``observed.csv``/``.parquet`` if present, the language, the chart selection, ``kinds``,
+    the package version and its data files (``sources.data_digest``: observed points and sources)."""
     manifest = view.results.manifest
     files = {rel: rec.get("sha256") for rel, rec in sorted((manifest.get("files") or {}).items())
              if isinstance(rec, dict) and rec.get("analysis") != REPORT}
@@ -99,7 +100,7 @@ def inputs_key(view: ResultsView, kinds: Iterable[str] | None = None) -> str:
     configs = {kind: {k: sec.get(k) for k in ("identity", "config_sha256", "config", "language")}
                for kind, sec in sorted((manifest.get("analyses") or {}).items())
                if kind != REPORT and isinstance(sec, dict)}
-    what = {"version": __version__, "language": view.language, "selection": view.selection,
+    what = {"version": __version__, "data": data_digest(), "language": view.language, "selection": view.selection,
             "kinds": sorted(kinds) if kinds is not None else None, "files": files, "configs": configs}
     return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
