@@ -27,7 +27,7 @@ import pandas as pd
 from diffusion.foundation.errors import ParameterError
 from diffusion.foundation.sources import Target
 from diffusion.foundation.sources import targets as default_targets
-from diffusion.foundation.strings import STRINGS, fmt_month, fmt_pct, lever_label, metric_label, tr
+from diffusion.foundation.strings import fmt_month, fmt_pct, lever_label, metric_label, tr, unit_label
 from diffusion.model.levers.base import GROUP_INDICATORS
 from diffusion.model.outputs import BASIC_METRICS
 from diffusion.model.products import INDICATORS
@@ -66,12 +66,6 @@ def target_unit(metric: str) -> str | None:
     if metric.startswith(("share_people_", "share_adults_")):
         return "people"
     return "households"
-
-
-def unit_label(unit: str, lang: str = "en") -> str:
-    """The words for a unit counted short of a target ("households", "working-age people", ...)."""
-    key = f"unit.{unit}"
-    return tr(key, lang) if key in STRINGS else unit
 
 
 def censored_median(months) -> tuple[float, int, int]:

@@ -446,23 +446,26 @@ def tr(key: str, lang: str = "en", **fields: object) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+def tr_or(key: str, lang: str, text: str) -> str:
+    """The string ``key`` in ``lang`` when the table has it, else ``text`` as written."""
+    return tr(key, lang) if key in STRINGS else text
+
+
 def metric_label(metric: str, lang: str = "en", short: bool = False) -> str:
     """Label of a metric column such as ``share_internet`` (the column name if it has none)."""
-    key = ("short." if short else "metric.") + metric
-    return tr(key, lang) if key in STRINGS else metric
+    return tr_or(("short." if short else "metric.") + metric, lang, metric)
 
 
 def lever_label(name: str, lang: str = "en") -> str:
     """Label of a lever: its kind's label when the name is a lever kind, else the name as written."""
-    key = f"lever.{name}"
-    return tr(key, lang) if key in STRINGS else name
+    return tr_or(f"lever.{name}", lang, name)
 
 
 def unit_label(unit: str, lang: str = "en") -> str:
-    """A unit of the data files (parameters.csv, observations.csv) in ``lang``: its ``unit.<unit>`` string, or the
-    unit as written when the table has none."""
-    key = f"unit.{unit}"
-    return tr(key, lang) if key in STRINGS else unit
+    """A unit in ``lang``: of the data files (parameters.csv, observations.csv) or counted short of a target
+    ("households", "working_age_people", ...); its ``unit.<unit>`` string, or the unit as written when the table has
+    none."""
+    return tr_or(f"unit.{unit}", lang, unit)
 
 
 def fmt_number(x: float, lang: str = "en", decimals: int = 0) -> str:

@@ -57,6 +57,7 @@ from diffusion.foundation.strings import (
     lever_label,
     metric_label,
     tr,
+    tr_or,
     unit_label,
 )
 from diffusion.foundation.version import __version__
@@ -295,26 +296,21 @@ def _parameters_and_targets(doc: Document, r: _Inputs) -> None:
     doc.heading(1, tr("report.parameters", lang))
     params = parameters_table(lang)
     if params is not None:
-        header = [tr(f"col.{c}", lang) if f"col.{c}" in STRINGS else c for c in params.columns]
+        header = [tr_or(f"col.{c}", lang, c) for c in params.columns]
         rows = params.astype(str).values.tolist()
         if params.columns[0] == "name":
             rows = [[code(row[0])] + row[1:] for row in rows]
         if "basis" in params.columns:
             j = list(params.columns).index("basis")
             for row in rows:
-                row[j] = tr(f"basis.{row[j]}", lang) if f"basis.{row[j]}" in STRINGS else row[j]
+                row[j] = tr_or(f"basis.{row[j]}", lang, row[j])
         doc.table(header, rows)
     doc.para(tr("report.see_sources", lang))
     doc.heading(1, tr("report.targets", lang))
     doc.table([tr("col.target", lang), tr("col.indicator", lang), tr("col.share", lang), tr("col.by", lang),
                tr("col.source", lang), tr("col.note", lang)],
               [[t.label(lang), code(t.metric), fmt_pct(t.share, lang), fmt_month(t.by, lang), code(t.source_url),
-                _translated(f"target_note.{t.target}", lang, t.note)] for t in sources.targets()])
-
-
-def _translated(key: str, lang: str, text: str) -> str:
-    """``key`` of STRINGS in ``lang`` if the table has it, else ``text`` as written."""
-    return tr(key, lang) if key in STRINGS else text
+                tr_or(f"target_note.{t.target}", lang, t.note)] for t in sources.targets()])
 
 
 def _targets_result(doc: Document, r: _Inputs) -> None:

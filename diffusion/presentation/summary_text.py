@@ -21,11 +21,10 @@ from diffusion.experiments.outcomes import (
     NEAR_TARGET,
     Outcome,
     outcome_catalogue,
-    unit_label,
     when_reached,
 )
 from diffusion.foundation import sources
-from diffusion.foundation.strings import fmt_month, fmt_number, fmt_pct, tr
+from diffusion.foundation.strings import fmt_month, fmt_number, fmt_pct, tr, unit_label
 from diffusion.presentation.charts.targets import TargetStatus
 from diffusion.presentation.charts.view import ResultsView
 
