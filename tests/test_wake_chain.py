@@ -66,7 +66,7 @@ def test_counter_based_uniforms_are_splitmix64_of_key_and_counter():
     a, b = Streams(3), Streams(4).shifted(7)
     n, month = 1_000, 2**40 + 5  # (a month large enough for the counter to wrap around 2**64)
     idx = np.array([0, 1, 499, 999])
-    key = int(a._keys["adopt.fibre"])
+    key = int(a._keys["adopt.fibre"][0])
     expected = [_splitmix_unit(key, (int(i) + 1 + month * n) % 2**64) for i in idx]
     np.testing.assert_array_equal(a.uniforms("adopt.fibre", month, idx, n), expected)
     stacked = Streams.stack([a, b.shifted(-7)], RunLayout(np.array([0, n, n + 300]), np.array([0, 1, 2])))

@@ -95,13 +95,11 @@ class Streams:
             )
             for k, name in enumerate(PROCESSES)
         }
-        self._keys = {
-            name: np.uint64(ss.generate_state(1, np.uint64)[0]) for name, ss in self._children.items()
-        }
+        # What the compiled draws need (see ``_uniform``): each process's key, one per run (here one), and for
+        # stacked runs each household's run, its counter in month 0 and each run's month stride (empty for a single
+        # run, whose stride the caller gives).
+        self._keys = {name: ss.generate_state(1, np.uint64) for name, ss in self._children.items()}
         self.layout = None
-        # what the compiled draws need: the keys as arrays (one per run), and for stacked runs each household's run,
-        # its counter in month 0 and each run's month stride (empty for a single run: the caller gives the stride)
-        self._key_arrays = {name: np.array([key], dtype=np.uint64) for name, key in self._keys.items()}
         self._run = _EMPTY_I
         self._local = _EMPTY_U
         self._strides = None
@@ -124,20 +122,20 @@ class Streams:
         out = cls.__new__(cls)
         out.seed_sequence = None
         out._children = {}
-        out._keys = {name: np.array([s._keys[name] for s in streams], dtype=np.uint64) for name in PROCESSES}
+        out._keys = {name: np.concatenate([s._keys[name] for s in streams]) for name in PROCESSES}
         out.layout = layout
         out.offset = streams[0].offset
-        # counter of household i in month 0 (its index within its run, plus one) and the month stride
-        out._key_arrays = out._keys
+        # counter of household i in month 0 (its index within its run, plus one) and each run's month stride
         out._run = np.ascontiguousarray(layout.run, dtype=np.int64)
         out._local = (np.arange(layout.run.shape[0]) - layout.offsets[layout.run] + 1).astype(np.uint64)
         out._strides = layout.sizes.astype(np.uint64)
         return out
 
-    def counters(self, n_total: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(run, local, strides) of the compiled draws for households of a run of ``n_total`` (see ``_uniform``)."""
+    def kernel_args(self, process: str, n_total: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(keys, run, local, strides) of the compiled draws of ``process`` for households of a run of ``n_total``
+        (see ``_uniform``)."""
         strides = self._strides if self._strides is not None else np.array([n_total], dtype=np.uint64)
-        return self._run, self._local, strides
+        return self._keys[process], self._run, self._local, strides
 
     def slot_uniforms(self, process: str, month: int, index: np.ndarray, n_total: int, slots: int) -> np.ndarray:
         """Counter-based uniforms (slots, len(index)) for the member slots of households ``index`` (each slot
@@ -172,8 +170,7 @@ class Streams:
         """``uniforms`` at an absolute month (the phase's offset already added; an int, or one per index)."""
         idx = np.asarray(index, dtype=np.int64).reshape(-1)
         months = np.asarray(month, dtype=np.int64).reshape(-1)
-        run, local, strides = self.counters(n_total)
-        return _draw_kernel(self._key_arrays[process], run, local, strides, months, idx)
+        return _draw_kernel(*self.kernel_args(process, n_total), months, idx)
 
 
 class WakeChain:
@@ -211,19 +208,17 @@ class WakeChain:
     EPOCH_SUCCESSES = 6
 
     def __init__(self, streams: Streams, process: str, p, n: int, horizon: int):
-        self.streams, self.process, self.n, self.horizon = streams, process, n, int(horizon)
+        self.process, self.n, self.horizon = process, n, int(horizon)
         self._stream = f"wake.{process}"
         p = np.atleast_1d(np.asarray(p, dtype=np.float64))  # one bound per run
-        self.p = float(p.max())
         with np.errstate(divide="ignore"):
             log_q = np.log1p(-np.minimum(p, 1.0))
             #: months per epoch (per run for stacked runs: each run's from its own bound, so a run's numbers never
             #: depend on the runs stacked with it)
             epoch = np.where(p > 0, np.maximum(12, np.ceil(self.EPOCH_SUCCESSES / p)), self.horizon + 1)
         self.epoch = int(epoch[0]) if epoch.size == 1 else epoch.astype(np.int64)
-        run, local, strides = streams.counters(n)
         # what the compiled kernels need, in the order of their arguments (see ``_next_success``)
-        self._law = (streams._key_arrays[self._stream], run, local, strides, np.int64(streams.offset), p, log_q,
+        self._law = (*streams.kernel_args(self._stream, n), np.int64(streams.offset), p, log_q,
                      np.atleast_1d(epoch).astype(np.int64), np.int64(self.horizon + 1))
         # the smallest type that holds every month (a month's pass over all households reads this array)
         dtype = next(d for d in (np.uint8, np.int16, np.int32) if self.horizon + 1 <= np.iinfo(d).max)
