@@ -125,3 +125,28 @@ def test_stacked_runs_equal_runs_alone_across_epochs(monkeypatch):
 
     monkeypatch.setattr(WakeChain, "EPOCH_SUCCESSES", 1)
     _compare("thon_dong", 3, 18)
+
+
+def test_two_threads_give_the_numbers_of_one(monkeypatch):
+    """A month's independent pieces shared by two threads (``foundation.threads``) give exactly the numbers of one
+    thread, month by month, with every lever on (the teams' outreach chains, subsidies, a rollout) and across a
+    January (the members' year, the chains' and neighbour counts' catching up)."""
+    from diffusion.foundation import threads
+
+    monkeypatch.setattr(threads, "MIN_HOUSEHOLDS", 0)  # (the commune is below the size that uses threads)
+
+    def run(n: int) -> list[dict]:
+        monkeypatch.setattr(threads, "THREADS", n)
+        m = AdoptionModel("commune", params=_params(1), levers=_levers(1), months=14, seed=3, agents=False,
+                          collect=False)
+        assert m.engine.dynamics.threads == n
+        out = []
+        for _ in range(14):
+            m.step()
+            out.append(dict(m.outputs))
+        return out
+
+    one, two = run(1), run(2)
+    for t, (a, b) in enumerate(zip(one, two, strict=True)):
+        assert b == pytest.approx(a, rel=0, abs=0, nan_ok=True), t
+    assert one[-1]["share_internet"] != one[0]["share_internet"]  # (something happened)

@@ -40,6 +40,7 @@ from typing import Any
 
 from diffusion.experiments.evaluation import Task, TaskResult, evaluate_task
 from diffusion.foundation.errors import ExecutionError
+from diffusion.foundation.threads import set_threads
 
 log = logging.getLogger(__name__)
 
@@ -62,11 +63,18 @@ def _watch_parent(parent: int) -> None:
     threading.Thread(target=watch, name="diffusion-parent-watch", daemon=True).start()
 
 
+def _start_worker(parent: int) -> None:
+    """Worker initializer: one thread per run (the workers keep the cores busy with runs of their own;
+    ``foundation.threads``), and exit with the parent (``_watch_parent``)."""
+    set_threads(1)
+    _watch_parent(parent)
+
+
 def process_pool(workers: int) -> Callable[[], Executor]:
     """A factory of local process pools of ``workers`` processes with the "spawn" start method; each worker
-    exits when this process dies (``_watch_parent``)."""
+    runs one thread per run and exits when this process dies (``_start_worker``)."""
     ctx = multiprocessing.get_context("spawn")
-    return lambda: ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_watch_parent,
+    return lambda: ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_start_worker,
                                        initargs=(os.getpid(),))
 
 

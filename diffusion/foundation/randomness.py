@@ -246,7 +246,7 @@ class WakeChain:
     def due(self, t: int) -> np.ndarray:
         """Households (sorted ids) whose trial succeeds in month t and whose chain is not parked; their chains
         move on."""
-        return _due(self.next, self.parked, np.flatnonzero(self.next == t), np.int64(t), *self._law)
+        return _due(self.next, self.parked, np.int64(t), *self._law)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -286,7 +286,7 @@ def _uniform(keys, run, local, strides, month, i):
     return float(x) * _TO_UNIT
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _draw_kernel(keys, run, local, strides, months, idx):
     out = np.empty(idx.size, dtype=np.float64)
     one = months.size == 1
@@ -318,22 +318,24 @@ def _next_success(t, i, keys, run, local, strides, offset, p, log_q, epoch, last
         end = t + e
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _first_successes(nxt, keys, run, local, strides, offset, p, log_q, epoch, last):
     for i in range(nxt.size):
         nxt[i] = _next_success(0, i, keys, run, local, strides, offset, p, log_q, epoch, last)
 
 
-@njit(cache=True)
-def _due(nxt, parked, hits, t, keys, run, local, strides, offset, p, log_q, epoch, last):
-    out = np.empty(hits.size, dtype=np.int64)
+@njit(cache=True, nogil=True)
+def _due(nxt, parked, t, keys, run, local, strides, offset, p, log_q, epoch, last):
+    """One pass over the households: those whose next success is month t and whose chain is not parked, in order;
+    their chains move on."""
+    out = np.empty(nxt.size, dtype=np.int64)  # (not written beyond the hits: the allocation costs nothing)
     k = 0
-    for i in hits:
-        if not parked[i]:
+    for i in range(nxt.size):
+        if nxt[i] == t and not parked[i]:
             out[k] = i
             k += 1
             nxt[i] = _next_success(t, i, keys, run, local, strides, offset, p, log_q, epoch, last)
-    return out[:k]
+    return out[:k].copy()
 
 
 @njit(cache=True, inline="always")
@@ -354,14 +356,14 @@ def _restart(nxt, parked, t, i, keys, run, local, strides, offset, p, log_q, epo
     nxt[i] = m
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _unpark(nxt, parked, t, idx, keys, run, local, strides, offset, p, log_q, epoch, last):
     for i in idx:
         if parked[i]:
             _restart(nxt, parked, t, i, keys, run, local, strides, offset, p, log_q, epoch, last)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _park_where(nxt, parked, t, park, idx, keys, run, local, strides, offset, p, log_q, epoch, last):
     every = idx.size == 0 and park.size == nxt.size  # (no ids: every household, park aligned with them)
     for j in range(park.size):

@@ -201,7 +201,7 @@ def _living(alive: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return slot * n + h, slot, h
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _young_share_kernel(hamlet_of, h, age, phone, keep, hamlets):
     """``Demography._young_phone_share``: one pass over the members."""
     total, used = np.zeros(hamlets), np.zeros(hamlets)

@@ -38,6 +38,7 @@ from numba import njit
 
 from diffusion.foundation.calendar import DT_YEARS
 from diffusion.foundation.randomness import Streams, WakeChain
+from diffusion.foundation.threads import run_all, threads_for
 from diffusion.model.params import ModelParams
 from diffusion.model.people import first_user, hand_phones, working_users
 from diffusion.model.population import Population
@@ -119,19 +120,27 @@ class Dynamics:
         churn_max = self.churn * np.where(costly, 1.0 + self.churn_multiplier, 1.0)
         self.churn_max = -np.expm1(-churn_max * (1 + 1e-9) * DT_YEARS)
         self._slot = np.zeros(self.n, dtype=np.int32)  # scratch of ``_distinct``
+        #: threads for the month's independent pieces (``foundation.threads``)
+        self.threads = threads_for(self.n)
+        #: neighbours using each product, kept from the changes (None on a well-mixed network: totals are cheap)
+        self.neighbours = network.counter(self.active)
         # Every monthly event as chains of successes of its bounding Bernoulli trial (see WakeChain): per product,
         # an adoption chain bounded by p_max, parked while the household uses the product, and where the product
         # is given up a churn chain bounded by churn_max, parked while it does not (see ``settle``).
-        self.wake = {k: WakeChain(streams, f"adopt.{PRODUCTS[k]}", self._chain_bound(self.p_max[k]), self.n, horizon)
-                     for k in self.active}
-        self.churn_wake = {k: WakeChain(streams, f"churn.{PRODUCTS[k]}", self._chain_bound(self.churn_max[k]), self.n,
-                                        horizon) for k in self.active if self._churns[k]}
-        self.member_wake = WakeChain(streams, "members", self._chain_bound(self.member_prob), self.n, horizon)
+        bounds = {("adopt", k): self.p_max[k] for k in self.active}
+        bounds.update({("churn", k): self.churn_max[k] for k in self.active if self._churns[k]})
+        bounds["members", 0] = self.member_prob
         # the outreach term o*v*a*r as events of its own, with chains bounded by o (only where exposure can arise)
         self._exposed = outreach
-        self.outreach = {k: WakeChain(streams, f"outreach.{PRODUCTS[k]}", self._chain_bound(self.o_max[k]), self.n,
-                                      horizon)
-                         for k in self.active if outreach and (self.o[k] > 0).any()}
+        bounds.update({("outreach", k): self.o_max[k] for k in self.active if outreach and (self.o[k] > 0).any()})
+        made = run_all([lambda kind=kind, k=k: WakeChain(streams, "members" if kind == "members" else
+                                                         f"{kind}.{PRODUCTS[k]}", self._chain_bound(bounds[kind, k]),
+                                                         self.n, horizon) for kind, k in bounds], self.threads)
+        chains = dict(zip(bounds, made, strict=True))
+        self.wake = {k: chains["adopt", k] for k in self.active}
+        self.churn_wake = {k: c for (kind, k), c in chains.items() if kind == "churn"}
+        self.member_wake = chains["members", 0]
+        self.outreach = {k: c for (kind, k), c in chains.items() if kind == "outreach"}
 
     def _chain_bound(self, x: np.ndarray):
         return float(x[0]) if self.B == 1 else x
@@ -154,24 +163,50 @@ class Dynamics:
         ``AdoptionModel.refresh``): a product's adoption and outreach chains while the household uses it, its
         churn chain while it does not, and the further-member chain unless the household uses a smartphone and has
         a member old enough without one. Parking changes no number (see ``WakeChain``); the month's changes park
-        and restart the chains of the households they touch (``_apply``)."""
+        and restart the chains of the households they touch (``_apply``). The neighbour counts catch up with the
+        state as well."""
+        run_all(self.settling(state, t), self.threads)
+
+    def settling(self, state: State, t: int) -> list:
+        """``settle`` as independent pieces (``threads.run_all``), one per chain; a caller may add pieces of its own."""
+        a = state.adopted
+        pieces = []
         for k in self.active:
-            self._park_products(k, t, None, state.adopted[k])
+            for chain, when_used in self._chains_of(k):
+                pieces.append(lambda k=k, chain=chain, when_used=when_used:
+                              chain.park_where(t, a[k] if when_used else ~a[k]))
+        if self.neighbours is not None:
+            pieces.append(lambda: self.neighbours.sync(a))
         if SMARTPHONE in self.active:
             m = self._min_age_hh
             old = state.age >= m
             self._old = old.sum(axis=0, dtype=np.int16)
             self._phones = (old & state.phone).sum(axis=0, dtype=np.int16)
-            self._park_members(state, t, None)
+            pieces.append(lambda: self._park_members(state, t, None))
+        return pieces
+
+    def _chains_of(self, k: int) -> list[tuple[WakeChain, bool]]:
+        """Product k's chains, each with whether it is parked while the household uses k (else while it does not)."""
+        out = [(self.wake[k], True)]
+        if k in self.outreach:
+            out.append((self.outreach[k], True))
+        if k in self.churn_wake:
+            out.append((self.churn_wake[k], False))
+        return out
 
     def _park_products(self, k: int, t: int, ids: np.ndarray | None, uses_k: np.ndarray) -> None:
         """Park or restart product k's chains of households ``ids`` (None: all) by whether they use it (``uses_k``,
         aligned with ids). (Parking adoption chains for a missing prerequisite or network as well was measured: the
         trials it saves cost as much again in restarts.)"""
-        for chain in (self.wake[k],) + ((self.outreach[k],) if k in self.outreach else ()):
-            chain.park_where(t, uses_k, ids)
-        if k in self.churn_wake:
-            self.churn_wake[k].park_where(t, ~uses_k, ids)
+        for chain, when_used in self._chains_of(k):
+            chain.park_where(t, uses_k if when_used else ~uses_k, ids)
+
+    def _changed(self, k: int, t: int, ids: np.ndarray, now: np.ndarray) -> None:
+        """Households ``ids`` took up product k in month t (``now`` True) or gave it up: their chains of k are parked
+        or restarted and their neighbours' counts follow."""
+        self._park_products(k, t, ids, now)
+        if self.neighbours is not None:
+            self.neighbours.shift(k, ids, now)
 
     def _park_members(self, state: State, t: int, ids: np.ndarray | None) -> None:
         """Park or restart the further-member chains of households ``ids`` (None: all; see ``settle``)."""
@@ -182,7 +217,9 @@ class Dynamics:
     def neighbour_share(self, k: int, idx: np.ndarray, state: State) -> np.ndarray:
         """Share of the neighbours of households ``idx`` who use product k (start-of-month state), counted
         for those households only: it is asked for the few whose trial succeeds."""
-        return self.network.share_of(idx, state.adopted[k])
+        if self.neighbours is None:
+            return self.network.share_of(idx, state.adopted[k])
+        return self.neighbours.share(k, idx)
 
     # ----------------------------------------------------------- pieces
     def begin_month(self, t: int) -> None:
@@ -266,18 +303,23 @@ class Dynamics:
         Giving a product up has its own chain, bounded by the churn rate at its highest (``churn_max``), and
         further smartphone users have theirs; each chain is parked while its event cannot happen (``settle``).
         """
-        adopted: dict[int, np.ndarray] = {}
-        for k in self.active:
-            adopted[k] = self._adoptions(k, self.wake[k].due(t), t, state, effects)
+        # Every chain's trials and decisions read the start-of-month state alone: independent pieces
+        # (``threads.run_all``), listed with the largest (the network products' adoption) first.
+        pieces = {("adopt", k): lambda k=k: self._adoptions(k, self.wake[k].due(t), t, state, effects)
+                  for k in sorted(self.active, key=lambda k: -_WORK[k])}
         for k, chain in self.outreach.items():
-            reached = self._outreach(k, chain.due(t), t, state, effects)
+            pieces["reach", k] = lambda k=k, chain=chain: self._outreach(k, chain.due(t), t, state, effects)
+        for k, chain in self.churn_wake.items():
+            pieces["lapse", k] = lambda k=k, chain=chain: self._lapses(k, chain.due(t), t, effects, state)
+        pieces["members", 0] = lambda: self._new_users(t, state)
+        done = dict(zip(pieces, run_all(list(pieces.values()), self.threads), strict=True))
+        adopted = {k: done["adopt", k] for k in self.active}
+        for k in self.outreach:
+            reached = done["reach", k]
             if reached.size:
                 adopted[k] = np.union1d(adopted[k], reached)
-        lapsed = {}
-        for k, chain in self.churn_wake.items():
-            due = chain.due(t)
-            lapsed[k] = self._lapses(k, due[state.adopted[k, due]], t, effects, state)
-        return self._apply(state, t, adopted, lapsed, *self._new_users(t, state))
+        lapsed = {k: done["lapse", k] for k in self.churn_wake}
+        return self._apply(state, t, adopted, lapsed, *done["members", 0])
 
     def _adoptions(self, k: int, due: np.ndarray, t: int, state: State, effects: MonthEffects) -> np.ndarray:
         """Which of households ``due`` (whose first-source trial for product k succeeds) adopt it: those ready,
@@ -305,10 +347,11 @@ class Dynamics:
         lam = (at(self.p[k], r) + social) * c
         return sub[us < -np.expm1(-lam * DT_YEARS)]
 
-    def _lapses(self, k: int, sub: np.ndarray, t: int, effects: MonthEffects, state: State) -> np.ndarray:
-        """Which of households ``sub`` (users of product k whose trial succeeds) give it up: churn, higher when
-        the product is unaffordable."""
+    def _lapses(self, k: int, due: np.ndarray, t: int, effects: MonthEffects, state: State) -> np.ndarray:
+        """Which of households ``due`` (whose churn trial for product k succeeds) give it up: users only, by churn,
+        higher when the product is unaffordable."""
         at = self.at
+        sub = due[state.adopted[k, due]]
         r = self.runs_of(sub)
         us = self.streams.uniforms(f"churn.{PRODUCTS[k]}", t, sub, self.n) * at(self.churn_max[k], r)
         lam = at(self.churn[k], r)
@@ -386,16 +429,19 @@ class Dynamics:
             self.enforce_prerequisites(state, np.concatenate(broken))
         after = a[:, touched]
         changed = before != after
+        # the chains and neighbour counts of each product, the further-member chains and the members' changes are
+        # independent pieces (``threads.run_all``)
+        pieces = [lambda: _member_changes(state, touched, before, after,
+                                          (starters, np.concatenate([slots, first]), starters_online),
+                                          (cleared, cleared_phones, cleared_online))]
         for k in self.active:
             ch = np.flatnonzero(changed[k])
             if ch.size:
-                self._park_products(k, t, touched[ch], after[k, ch])
+                pieces.append(lambda k=k, ids=touched[ch], now=after[k, ch]: self._changed(k, t, ids, now))
         if SMARTPHONE in self.active:
             self._phones[cleared] = 0
-            self._park_members(state, t, np.concatenate([starters, cleared]))
-        members = _member_changes(state, touched, before, after, (starters, np.concatenate([slots, first]),
-                                                                   starters_online),
-                                  (cleared, cleared_phones, cleared_online))
+            pieces.append(lambda: self._park_members(state, t, np.concatenate([starters, cleared])))
+        members = run_all(pieces, self.threads)[0]
         return StepResult(adopted, lapsed, touched, before, after, users_before, state.phone_users[touched], members)
 
     def _outreach(self, k: int, due: np.ndarray, t: int, state: State, effects: MonthEffects) -> np.ndarray:
@@ -451,9 +497,12 @@ class Dynamics:
 
 
 _NONE = np.empty(0, dtype=np.int64)
+#: rough relative work of each product's adoption piece (the network products' chains are the busiest), for the
+#: order of ``step``'s pieces: the largest first balances the threads best
+_WORK = {PRODUCTS.index(p): w for p, w in (("smartphone", 1), ("mobile_data", 3), ("fibre", 3), ("services", 2))}
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _able_members(age, phone, households, min_age, pick):
     """For each of ``households``, how many members could start a smartphone of their own (old enough, none yet);
     with ``pick``, the slot of its pick-th such member (0-based) instead."""

@@ -37,6 +37,7 @@ import numpy as np
 from diffusion.foundation.calendar import Calendar
 from diffusion.foundation.randomness import Streams, as_seed_sequence
 from diffusion.foundation.sources import place as get_place
+from diffusion.foundation.threads import run_all
 from diffusion.model.demography import Demography
 from diffusion.model.dynamics import Dynamics
 from diffusion.model.levers import Lever, LeverContext, stack_levers
@@ -107,8 +108,10 @@ class Engine:
         t = self.t + 1
         if self.demography is not None and (self.month0 + t) % 12 == 0:
             self.demography.year(self.state, self.streams, t)
-            self.counter.recount(self.state)
-            self.dynamics.settle(self.state, t - 1)  # (restarted chains may fire in this month already)
+            # the outputs' recount and the chains' settling (restarted chains may fire in this month already) are
+            # independent pieces (``foundation.threads``)
+            run_all([lambda: self.counter.recount(self.state), *self.dynamics.settling(self.state, t - 1)],
+                    self.dynamics.threads)
         self.dynamics.begin_month(t)
         effects = self.effects(t)
         for lv in self.levers:

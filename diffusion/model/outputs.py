@@ -206,7 +206,7 @@ def _share(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return np.divide(num, den, out=np.full(np.shape(num), np.nan), where=den > 0)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _count_people_kernel(age, female, phone, internet, run, bin_of_age, size, per_run):
     """``OutputCounter._count_people``: one pass over the member slots (``run`` empty: a single run)."""
     people, users, online = np.zeros(size), np.zeros(size), np.zeros(size)
