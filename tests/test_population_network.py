@@ -113,29 +113,6 @@ def test_share_of_matches_dense_computation():
     np.testing.assert_allclose(net.share_of(idx, x), dense[idx])
 
 
-def test_kept_neighbour_counts_equal_counting_anew():
-    """The counts kept from changes (``NeighbourCounts``) give exactly ``share_of``'s shares, after changes told
-    one by one (``shift``) and after changes it has to find (``sync``)."""
-    prm = ModelParams()
-    pop = build_population("commune", prm, rng())
-    net = build_network(pop, prm, rng(1))
-    r = rng(2)
-    adopted = r.random((2, pop.n)) < 0.3
-    counts = net.counter([0, 1])
-    counts.sync(adopted)
-    every = np.arange(pop.n)
-    for month in range(6):
-        flip = np.unique(r.integers(0, pop.n, 200))
-        adopted[0, flip] = ~adopted[0, flip]
-        if month % 2:
-            counts.shift(0, flip, adopted[0, flip])
-        else:
-            adopted[1, flip[:50]] = ~adopted[1, flip[:50]]
-            counts.sync(adopted)
-        for k in (0, 1):
-            np.testing.assert_array_equal(counts.share(k, every), net.share_of(every, adopted[k]))
-
-
 def test_complete_network_is_well_mixed():
     prm = ModelParams(network="complete")
     pop = build_population("well_mixed", prm, rng())

@@ -26,6 +26,7 @@ from numba import njit
 from scipy.special import ndtri
 
 from diffusion.foundation.randomness import Streams
+from diffusion.foundation.threads import run_all
 from diffusion.model.params import ModelParams
 from diffusion.model.people import FEMALE_SHARE, SLOTS, crude_birth_rate, hand_phones, working_users
 from diffusion.model.population import Population, skill_of
@@ -36,12 +37,15 @@ from diffusion.model.state import State
 class Demography:
     """The yearly change of the members of one run, or of stacked runs (per-run rates spread to households)."""
 
-    def __init__(self, params: list[ModelParams], pop: Population, run: np.ndarray | None, month0: int):
+    def __init__(self, params: list[ModelParams], pop: Population, run: np.ndarray | None, month0: int,
+                 threads: int = 1):
         def per_household(attr: str) -> np.ndarray | float:
             values = np.array([getattr(p, attr) for p in params], dtype=np.float64)
             return float(values[0]) if run is None else values[run]
 
         self.params, self.pop, self.run = params, pop, run
+        #: threads for the year's independent pieces (``foundation.threads``)
+        self.threads = threads
         #: the absolute month (``world.absolute_month``) of the engine's month 0
         self.month0 = int(month0)
         self.a, self.b = per_household("mortality_a"), per_household("mortality_b")
@@ -66,23 +70,31 @@ class Demography:
         flat = state.age.reshape(-1)  # member k is slot k // n of household k % n
         k, slot, h = _living(alive, n)
         age = flat[k]
-        u = streams.member_uniforms("demography.death", t, slot, h, n, SLOTS, flat=k)
-        dies = u < self._death_probability(age, h)
-        young = np.flatnonzero((slot > 0) & (age >= 18) & (age < 30))
-        u = streams.member_uniforms("demography.leave", t, slot[young], h[young], n, SLOTS, flat=k[young])
-        dies[young[u < self._at(self.leave, h[young])]] = True  # (leaving: gone as well)
+
+        def leaving() -> np.ndarray:
+            young = np.flatnonzero((slot > 0) & (age >= 18) & (age < 30))
+            u = streams.member_uniforms("demography.leave", t, slot[young], h[young], n, SLOTS, flat=k[young])
+            return young[u < self._at(self.leave, h[young])]
+
+        dies, leaves = run_all([lambda: streams.member_uniforms("demography.death", t, slot, h, n, SLOTS, flat=k)
+                                < self._death_probability(age, h), leaving], self.threads)
+        dies[leaves] = True  # (leaving: gone as well)
         gone = k[dies]
         flat[gone] = -1
         state.phone.reshape(-1)[gone] = False
         state.female.reshape(-1)[gone] = False
         keep = ~dies
-        self._births(state, streams, t, (k, slot, h, age, keep))
-        renewed = streams.uniforms("demography.renew", t, np.arange(n), n) < self.renew
+        # births write the slots of no living member, which the hamlets' young users and the renewals never read
+        _, renewed, share = run_all([
+            lambda: self._births(state, streams, t, (k, slot, h, age, keep)),
+            lambda: streams.uniforms("demography.renew", t, np.arange(n), n) < self.renew,
+            lambda: self._young_phone_share(h, age, state.phone.reshape(-1)[k], keep)], self.threads)
         empty = np.flatnonzero(~(state.age >= 0).any(axis=0) | renewed)
         if empty.size:
-            share = self._young_phone_share(h, age, state.phone.reshape(-1)[k], keep)
             self._reform(state, streams, t, empty, share)
-        state.set_households()
+        half = n // 2  # (the households' attributes, in two independent halves)
+        run_all([lambda: state.set_households(slice(0, half)), lambda: state.set_households(slice(half, n))],
+                self.threads)
         kept = np.ones(n, dtype=bool)
         kept[empty] = False
         shift = np.where(kept, self.slope * (state.young_age - young_before), 0.0)

@@ -122,8 +122,6 @@ class Dynamics:
         self._slot = np.zeros(self.n, dtype=np.int32)  # scratch of ``_distinct``
         #: threads for the month's independent pieces (``foundation.threads``)
         self.threads = threads_for(self.n)
-        #: neighbours using each product, kept from the changes (None on a well-mixed network: totals are cheap)
-        self.neighbours = network.counter(self.active)
         # Every monthly event as chains of successes of its bounding Bernoulli trial (see WakeChain): per product,
         # an adoption chain bounded by p_max, parked while the household uses the product, and where the product
         # is given up a churn chain bounded by churn_max, parked while it does not (see ``settle``).
@@ -163,8 +161,7 @@ class Dynamics:
         ``AdoptionModel.refresh``): a product's adoption and outreach chains while the household uses it, its
         churn chain while it does not, and the further-member chain unless the household uses a smartphone and has
         a member old enough without one. Parking changes no number (see ``WakeChain``); the month's changes park
-        and restart the chains of the households they touch (``_apply``). The neighbour counts catch up with the
-        state as well."""
+        and restart the chains of the households they touch (``_apply``)."""
         run_all(self.settling(state, t), self.threads)
 
     def settling(self, state: State, t: int) -> list:
@@ -175,8 +172,6 @@ class Dynamics:
             for chain, when_used in self._chains_of(k):
                 pieces.append(lambda k=k, chain=chain, when_used=when_used:
                               chain.park_where(t, a[k] if when_used else ~a[k]))
-        if self.neighbours is not None:
-            pieces.append(lambda: self.neighbours.sync(a))
         if SMARTPHONE in self.active:
             m = self._min_age_hh
             old = state.age >= m
@@ -186,27 +181,15 @@ class Dynamics:
         return pieces
 
     def _chains_of(self, k: int) -> list[tuple[WakeChain, bool]]:
-        """Product k's chains, each with whether it is parked while the household uses k (else while it does not)."""
+        """Product k's chains, each with whether it is parked while the household uses k (else while it does not).
+        (Parking adoption chains for a missing prerequisite or network as well was measured: the trials it saves cost
+        as much again in restarts.)"""
         out = [(self.wake[k], True)]
         if k in self.outreach:
             out.append((self.outreach[k], True))
         if k in self.churn_wake:
             out.append((self.churn_wake[k], False))
         return out
-
-    def _park_products(self, k: int, t: int, ids: np.ndarray | None, uses_k: np.ndarray) -> None:
-        """Park or restart product k's chains of households ``ids`` (None: all) by whether they use it (``uses_k``,
-        aligned with ids). (Parking adoption chains for a missing prerequisite or network as well was measured: the
-        trials it saves cost as much again in restarts.)"""
-        for chain, when_used in self._chains_of(k):
-            chain.park_where(t, uses_k if when_used else ~uses_k, ids)
-
-    def _changed(self, k: int, t: int, ids: np.ndarray, now: np.ndarray) -> None:
-        """Households ``ids`` took up product k in month t (``now`` True) or gave it up: their chains of k are parked
-        or restarted and their neighbours' counts follow."""
-        self._park_products(k, t, ids, now)
-        if self.neighbours is not None:
-            self.neighbours.shift(k, ids, now)
 
     def _park_members(self, state: State, t: int, ids: np.ndarray | None) -> None:
         """Park or restart the further-member chains of households ``ids`` (None: all; see ``settle``)."""
@@ -217,9 +200,7 @@ class Dynamics:
     def neighbour_share(self, k: int, idx: np.ndarray, state: State) -> np.ndarray:
         """Share of the neighbours of households ``idx`` who use product k (start-of-month state), counted
         for those households only: it is asked for the few whose trial succeeds."""
-        if self.neighbours is None:
-            return self.network.share_of(idx, state.adopted[k])
-        return self.neighbours.share(k, idx)
+        return self.network.share_of(idx, state.adopted[k])
 
     # ----------------------------------------------------------- pieces
     def begin_month(self, t: int) -> None:
@@ -429,15 +410,17 @@ class Dynamics:
             self.enforce_prerequisites(state, np.concatenate(broken))
         after = a[:, touched]
         changed = before != after
-        # the chains and neighbour counts of each product, the further-member chains and the members' changes are
-        # independent pieces (``threads.run_all``)
+        # each chain's parking and the members' changes are independent pieces (``threads.run_all``)
         pieces = [lambda: _member_changes(state, touched, before, after,
                                           (starters, np.concatenate([slots, first]), starters_online),
                                           (cleared, cleared_phones, cleared_online))]
         for k in self.active:
             ch = np.flatnonzero(changed[k])
             if ch.size:
-                pieces.append(lambda k=k, ids=touched[ch], now=after[k, ch]: self._changed(k, t, ids, now))
+                ids, now = touched[ch], after[k, ch]
+                for chain, when_used in self._chains_of(k):
+                    pieces.append(lambda chain=chain, ids=ids, park=now if when_used else ~now:
+                                  chain.park_where(t, park, ids))
         if SMARTPHONE in self.active:
             self._phones[cleared] = 0
             pieces.append(lambda: self._park_members(state, t, np.concatenate([starters, cleared])))

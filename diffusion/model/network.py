@@ -86,53 +86,11 @@ class Network:
                              np.concatenate(indptr).astype(np.int32)), shape=(n, n))
         return cls(n, adj, layout)
 
-    def counter(self, products: list[int]) -> NeighbourCounts | None:
-        """A ``NeighbourCounts`` for these products (indices of ``adopted``'s rows), None when well-mixed."""
-        return None if self.adjacency is None else NeighbourCounts(self.adjacency, products)
-
     @property
     def n_ties(self) -> int:
         if self.adjacency is None:
             return self.n * (self.n - 1) // 2
         return int(self.adjacency.nnz // 2)
-
-
-class NeighbourCounts:
-    """How many neighbours of every household use each product, kept up to date from the changes instead of
-    being counted anew: a month's decisions read the counts of the few households whose trial succeeds, and a
-    month's changes add or take one from the neighbours of the households that changed.
-
-    ``share`` gives exactly what ``Network.share_of`` gives (count / degree, in float64). ``sync`` brings the counts
-    up to date with any state by its differences from the state they were counted for (after the January's
-    changes or hand edits); ``shift`` applies the known changes of a month.
-    """
-
-    def __init__(self, adjacency: sp.csr_matrix, products: list[int]):
-        self._indptr, self._indices = adjacency.indptr, adjacency.indices
-        self.products = list(products)
-        self._counts: dict[int, np.ndarray] = {}
-        self._counted: np.ndarray | None = None  # the adoption state the counts are of
-
-    def sync(self, adopted: np.ndarray) -> None:
-        """Bring the counts to ``adopted`` (products x households), whatever changed since the last call."""
-        if self._counted is None:
-            self._counted = adopted.copy()
-            for k in self.products:
-                self._counts[k] = _count_kernel(self._indptr, self._indices, adopted[k])
-            return
-        for k in self.products:
-            ids = np.flatnonzero(adopted[k] != self._counted[k])
-            if ids.size:
-                self.shift(k, ids, adopted[k, ids])
-
-    def shift(self, k: int, ids: np.ndarray, now: np.ndarray) -> None:
-        """Households ``ids`` took up product k (``now`` True) or gave it up (False) since the last count."""
-        _shift_kernel(self._indptr, self._indices, self._counts[k], np.asarray(ids, dtype=np.int64), now)
-        self._counted[k, ids] = now
-
-    def share(self, k: int, idx: np.ndarray) -> np.ndarray:
-        """Share of the neighbours of households ``idx`` who use product k (0 for a household without ties)."""
-        return _share_of_counts(self._indptr, self._counts[k], np.asarray(idx, dtype=np.int64))
 
 
 def build_network(pop: Population, params: ModelParams, rng: np.random.Generator) -> Network:
@@ -202,38 +160,4 @@ def _share_kernel(indptr, indices, idx, x):
         for k in range(lo, hi):
             count += x[indices[k]]
         out[j] = count * (1.0 / (hi - lo)) if hi > lo else 0.0
-    return out
-
-
-@njit(cache=True, nogil=True)
-def _count_kernel(indptr, indices, x):
-    """Per household, how many of its neighbours have x True."""
-    n = indptr.size - 1
-    out = np.zeros(n, dtype=np.int32)
-    for i in range(n):
-        count = 0
-        for k in range(indptr[i], indptr[i + 1]):
-            count += x[indices[k]]
-        out[i] = count
-    return out
-
-
-@njit(cache=True, nogil=True)
-def _shift_kernel(indptr, indices, counts, ids, now):
-    """Add one to the counts of the neighbours of households ``ids`` where ``now``, take one away elsewhere."""
-    for j in range(ids.size):
-        i = ids[j]
-        d = 1 if now[j] else -1
-        for k in range(indptr[i], indptr[i + 1]):
-            counts[indices[k]] += d
-
-
-@njit(cache=True, nogil=True)
-def _share_of_counts(indptr, counts, idx):
-    """``_share_kernel``'s shares, from the kept counts."""
-    out = np.empty(idx.size, dtype=np.float64)
-    for j in range(idx.size):
-        i = idx[j]
-        lo, hi = indptr[i], indptr[i + 1]
-        out[j] = counts[i] * (1.0 / (hi - lo)) if hi > lo else 0.0
     return out

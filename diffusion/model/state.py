@@ -53,8 +53,9 @@ class State:
         return [State(**{k: (None if v is None else v[..., a:b].copy()) for k, v in self.__dict__.items()})
                 for a, b in zip(offsets[:-1], offsets[1:])]
 
-    def set_households(self, idx: np.ndarray | None = None) -> None:
-        """Recompute the household attributes that follow from the members (all households, or ``idx``)."""
+    def set_households(self, idx: np.ndarray | slice | None = None) -> None:
+        """Recompute the household attributes that follow from the members (all households, or ``idx``: ids or a
+        slice)."""
         sel = slice(None) if idx is None else idx
         h = households_of(self.age[:, sel], self.phone[:, sel])
         self.size[sel], self.working_age[sel], self.elderly_only[sel] = h.size, h.working_age, h.elderly_only
