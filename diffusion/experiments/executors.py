@@ -147,6 +147,8 @@ class DaskConnection:
             cause = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise ExecutionError(f"the Dask scheduler at {self.address} cannot be reached ({cause}); is it running? "
                                  "nothing was run; finished tasks in the results folder are kept") from None
+        # one thread per run on the workers, which keep their cores busy with tasks of their own
+        self.client.run(set_threads, 1)
 
     def factory(self) -> Callable[[], Executor]:
         return lambda: self.client.get_executor(pure=False)
