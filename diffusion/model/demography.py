@@ -196,7 +196,8 @@ class Demography:
         orphan = np.flatnonzero(state.adopted[SMARTPHONE] & ~has_phone)
         if orphan.size:
             able = hand_phones(state.age, state.phone, orphan, self._at(self.min_age, orphan))
-            state.phone_users[orphan] = working_users(state.age[:, orphan], state.phone[:, orphan])
+            state.phone_users[orphan] = working_users(np.take(state.age, orphan, axis=1),
+                                                      np.take(state.phone, orphan, axis=1))
             has_phone[orphan[able]] = True
         lost = np.flatnonzero(state.adopted[SMARTPHONE] & ~has_phone)
         state.adopted[SMARTPHONE] = has_phone

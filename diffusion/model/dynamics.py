@@ -373,15 +373,16 @@ class Dynamics:
         """Apply the month's changes together (synchronous update) and say what changed."""
         a = state.adopted
         touched = self._distinct(np.concatenate([grow, *adopted.values(), *lapsed.values()]))
-        before = a[:, touched]
+        before = np.take(a, touched, axis=1)  # (np.take: several times faster than a[:, ids])
         users_before = state.phone_users[touched]
         # what the members' changes need from the start of the month: the phones of households that give up
         # their smartphone (all go), and whether the households of new users were online
         cleared = lapsed.get(SMARTPHONE, _NONE)
-        cleared_phones, cleared_online = state.phone[:, cleared], uses("internet", a[:, cleared])
+        cleared_phones = np.take(state.phone, cleared, axis=1)
+        cleared_online = uses("internet", np.take(a, cleared, axis=1))
         new = adopted.get(SMARTPHONE, _NONE)
         starters = np.concatenate([grow, new])
-        starters_online = uses("internet", a[:, starters])
+        starters_online = uses("internet", np.take(a, starters, axis=1))
         first = _NONE
         if SMARTPHONE in self.active:
             state.phone[slots, grow] = True
@@ -398,7 +399,7 @@ class Dynamics:
         for k, idx in lapsed.items():
             a[k, idx] = False
         if SMARTPHONE in adopted:
-            first = first_user(state.age[:, new], self.at(self.min_age, self.runs_of(new)))
+            first = first_user(np.take(state.age, new, axis=1), self.at(self.min_age, self.runs_of(new)))
             state.phone[first, new] = True
             age = state.age[first, new]
             state.phone_users[new] = ((age >= 15) & (age < 65)).astype(np.int16)
@@ -408,7 +409,7 @@ class Dynamics:
         broken = [ids for k, ids in lapsed.items() if k in NEEDED and ids.size]
         if broken:
             self.enforce_prerequisites(state, np.concatenate(broken))
-        after = a[:, touched]
+        after = np.take(a, touched, axis=1)
         changed = before != after
         # each chain's parking and the members' changes are independent pieces (``threads.run_all``)
         pieces = [lambda: _member_changes(state, touched, before, after,
@@ -525,7 +526,7 @@ def _member_changes(state: State, touched: np.ndarray, before: np.ndarray, after
         h_start, slot_start, online0 = h_start[keep], slot_start[keep], online0[keep]
         keep = ~np.isin(h_switch, h_clear)
         h_switch, sign = h_switch[keep], sign[keep]
-    s_slot, s_col = np.nonzero(state.phone[:, h_switch])
+    s_slot, s_col = np.nonzero(np.take(state.phone, h_switch, axis=1))
     c_slot, c_col = np.nonzero(phones0)
     h = np.concatenate([h_start, h_switch[s_col], h_clear[c_col]])
     slot = np.concatenate([slot_start, s_slot, c_slot])

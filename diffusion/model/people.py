@@ -159,7 +159,7 @@ def hand_phones(age: np.ndarray, phone: np.ndarray, households: np.ndarray, min_
     """Give each of ``households`` (smartphone households none of whose members uses one) a user: the member who
     would take up its first (``first_user``), in ``phone`` in place. Returns which had a member old enough
     (``min_age``: one value, or one per household); the others get none."""
-    a = age[:, households]
+    a = np.take(age, households, axis=1)
     slot = first_user(a, min_age)
     able = a[slot, np.arange(households.size)] >= min_age
     phone[slot[able], households[able]] = True

@@ -167,7 +167,7 @@ class Lever:
             for ind in GROUP_INDICATORS:
                 self.last[f"eligible_{ind}"] = self._zeros()
             return
-        adopted = state.adopted[:, ids]
+        adopted = np.take(state.adopted, ids, axis=1)
         L = self.ctx.layout
         for ind in GROUP_INDICATORS:
             using = ids[uses(ind, adopted)]
