@@ -137,16 +137,19 @@ class OutputCounter:
         old, new = use_codes(res.before), use_codes(res.after)
         changed = old != new
         if changed.any():
-            # each household that changed leaves its old (group, code) cell and joins its new one
-            codes = np.concatenate([old[changed], new[changed]])
-            sign = np.repeat(np.array([-1, 1], dtype=np.int64), codes.size // 2)
-            who = np.tile(idx[changed], 2)
-            np.add.at(self.by_hamlet.reshape(-1), self.hamlet[who] * 16 + codes, sign)
+            # each household that changed leaves its old (group, code) cell and joins its new one (counted with
+            # bincount, several times faster than np.add.at; integer counts, so the same numbers)
+            who, old, new = idx[changed], old[changed], new[changed]
+            tables = [(self.by_hamlet, self.hamlet[who] * 16)]
             if self.groups:
-                np.add.at(self.by_group.reshape(-1), self.group[who] * 16 + codes, sign)
+                tables.append((self.by_group, self.group[who] * 16))
+            for table, cell in tables:
+                flat = table.reshape(-1)
+                flat += np.bincount(cell + new, minlength=flat.size)
+                flat -= np.bincount(cell + old, minlength=flat.size)
         du = res.users_after.astype(np.float64) - res.users_before
-        if du.any():
-            np.add.at(self.users_hamlet, self.hamlet[idx], du)
+        if du.any():  # (whole numbers as floats: the sums are exact in any order)
+            self.users_hamlet += np.bincount(self.hamlet[idx], weights=du, minlength=self.users_hamlet.size)
         ch = res.members
         if ch is not None and ch.household.size:
             adult = ch.age >= 15  # (people of 15 and over are counted)
