@@ -34,16 +34,16 @@ household whose last internet connection lapses stops using services that need i
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from diffusion.foundation.calendar import DT_YEARS
 from diffusion.foundation.randomness import Streams, WakeChain
 from diffusion.foundation.threads import run_all, threads_for
+from diffusion.model.members import able_members, member_changes
 from diffusion.model.params import ModelParams
 from diffusion.model.people import first_user, hand_phones, working_users
 from diffusion.model.population import Population
 from diffusion.model.products import LADDER, NEEDED, PRODUCTS, SMARTPHONE, enforce_prerequisites, prerequisites, uses
-from diffusion.model.state import MemberChanges, MonthEffects, State, StepResult
+from diffusion.model.state import MonthEffects, State, StepResult
 from diffusion.model.world import HISTORY_START, absolute_month, month_world
 
 
@@ -353,13 +353,13 @@ class Dynamics:
         due = self.member_wake.due(t)
         due = due[state.adopted[SMARTPHONE, due]]
         min_age = np.atleast_1d(self.at(self.min_age, self.runs_of(due)))
-        count = _able_members(state.age, state.phone, due, min_age, None)
+        count = able_members(state.age, state.phone, due, min_age, None)
         keep = count > 0
         due, count = due[keep], count[keep]
         min_age = min_age if min_age.size == 1 else min_age[keep]
         r = self.runs_of(due)
         pick = np.floor(self.streams.uniforms("people.member", t, due, self.n) * count).astype(np.int64)
-        slot = _able_members(state.age, state.phone, due, min_age, pick)  # the pick-th member able to start
+        slot = able_members(state.age, state.phone, due, min_age, pick)  # the pick-th member able to start
         age = state.age[slot, due].astype(np.float64)
         skill = np.clip(state.skill[due] - self.at(self._age_slope, r) * (age - state.young_age[due]), 0.02, 1.0)
         mp = self.at(self.member_prob, r)
@@ -386,7 +386,7 @@ class Dynamics:
         first = _NONE
         if SMARTPHONE in self.active:
             state.phone[slots, grow] = True
-            self._phones[grow] += 1  # (a new user is old enough: ``_able_members``)
+            self._phones[grow] += 1  # (a new user is old enough: ``members.able_members``)
             age = state.age[slots, grow]
             state.phone_users[grow] += ((age >= 15) & (age < 65)).astype(np.int16)
             if self._grows:
@@ -412,7 +412,7 @@ class Dynamics:
         after = np.take(a, touched, axis=1)
         changed = before != after
         # each chain's parking and the members' changes are independent pieces (``threads.run_all``)
-        pieces = [lambda: _member_changes(state, touched, before, after,
+        pieces = [lambda: member_changes(state, touched, before, after,
                                           (starters, np.concatenate([slots, first]), starters_online),
                                           (cleared, cleared_phones, cleared_online))]
         for k in self.active:
@@ -484,53 +484,3 @@ _NONE = np.empty(0, dtype=np.int64)
 #: rough relative work of each product's adoption piece (the network products' chains are the busiest), for the
 #: order of ``step``'s pieces: the largest first balances the threads best
 _WORK = {PRODUCTS.index(p): w for p, w in (("smartphone", 1), ("mobile_data", 3), ("fibre", 3), ("services", 2))}
-
-
-@njit(cache=True, nogil=True)
-def _able_members(age, phone, households, min_age, pick):
-    """For each of ``households``, how many members could start a smartphone of their own (old enough, none yet);
-    with ``pick``, the slot of its pick-th such member (0-based) instead."""
-    out = np.empty(households.size, dtype=np.int64)
-    for j in range(households.size):
-        h = households[j]
-        m = min_age[0] if min_age.size == 1 else min_age[j]
-        count = 0
-        for s in range(age.shape[0]):
-            if age[s, h] >= m and not phone[s, h]:
-                if pick is not None and count == pick[j]:
-                    out[j] = s
-                    break
-                count += 1
-        if pick is None:
-            out[j] = count
-    return out
-
-
-def _member_changes(state: State, touched: np.ndarray, before: np.ndarray, after: np.ndarray,
-                    starts: tuple[np.ndarray, np.ndarray, np.ndarray],
-                    cleared: tuple[np.ndarray, np.ndarray, np.ndarray]) -> MemberChanges:
-    """The members whose smartphone use or being online changed in the month, from its events: members who started
-    using a smartphone (``starts``: households, slots, whether the household was online at the start of the
-    month), households that gave their smartphone up (``cleared``: households, their members' phones and whether
-    they were online, at the start of the month) and the touched households whose internet came or went
-    (``before``/``after``). Per member, online changes by s*I0 + (I1 - I0)*F1, where s is 1 for a new user, I0
-    and I1 the household's internet at the start and end of the month and F1 the member's phone at the end, and
-    by -F0*I0 in a household that gave its smartphone up (F0: the phone at the start)."""
-    h_start, slot_start, online0 = starts
-    h_clear, phones0, clear_online = cleared
-    i0, i1 = uses("internet", before), uses("internet", after)
-    switched = i0 != i1
-    h_switch, sign = touched[switched], i1[switched].astype(np.int8) - i0[switched]
-    if h_clear.size:  # (a household that gave its smartphone up has no member using one at the end)
-        keep = ~np.isin(h_start, h_clear)
-        h_start, slot_start, online0 = h_start[keep], slot_start[keep], online0[keep]
-        keep = ~np.isin(h_switch, h_clear)
-        h_switch, sign = h_switch[keep], sign[keep]
-    s_slot, s_col = np.nonzero(np.take(state.phone, h_switch, axis=1))
-    c_slot, c_col = np.nonzero(phones0)
-    h = np.concatenate([h_start, h_switch[s_col], h_clear[c_col]])
-    slot = np.concatenate([slot_start, s_slot, c_slot])
-    d_phone = np.concatenate([np.ones(h_start.size, np.int8), np.zeros(s_col.size, np.int8),
-                              np.full(c_col.size, -1, np.int8)])
-    d_online = np.concatenate([online0.astype(np.int8), sign[s_col], -clear_online[c_col].astype(np.int8)])
-    return MemberChanges(h, slot, state.age[slot, h], state.female[slot, h], d_phone, d_online)
