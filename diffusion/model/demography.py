@@ -26,7 +26,7 @@ from numba import njit
 from scipy.special import ndtri
 
 from diffusion.foundation.randomness import Streams
-from diffusion.foundation.threads import run_all
+from diffusion.foundation.threads import run_all, threads_for
 from diffusion.model.params import ModelParams
 from diffusion.model.people import FEMALE_SHARE, SLOTS, crude_birth_rate, hand_phones, working_users
 from diffusion.model.population import Population, skill_of
@@ -37,15 +37,14 @@ from diffusion.model.state import State
 class Demography:
     """The yearly change of the members of one run, or of stacked runs (per-run rates spread to households)."""
 
-    def __init__(self, params: list[ModelParams], pop: Population, run: np.ndarray | None, month0: int,
-                 threads: int = 1):
+    def __init__(self, params: list[ModelParams], pop: Population, run: np.ndarray | None, month0: int):
         def per_household(attr: str) -> np.ndarray | float:
             values = np.array([getattr(p, attr) for p in params], dtype=np.float64)
             return float(values[0]) if run is None else values[run]
 
         self.params, self.pop, self.run = params, pop, run
         #: threads for the year's independent pieces (``foundation.threads``)
-        self.threads = threads
+        self.threads = threads_for(pop.n)
         #: the absolute month (``world.absolute_month``) of the engine's month 0
         self.month0 = int(month0)
         self.a, self.b = per_household("mortality_a"), per_household("mortality_b")

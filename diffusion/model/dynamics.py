@@ -125,20 +125,19 @@ class Dynamics:
         # Every monthly event as chains of successes of its bounding Bernoulli trial (see WakeChain): per product,
         # an adoption chain bounded by p_max, parked while the household uses the product, and where the product
         # is given up a churn chain bounded by churn_max, parked while it does not (see ``settle``).
-        bounds = {("adopt", k): self.p_max[k] for k in self.active}
-        bounds.update({("churn", k): self.churn_max[k] for k in self.active if self._churns[k]})
-        bounds["members", 0] = self.member_prob
+        bounds = {f"adopt.{PRODUCTS[k]}": self.p_max[k] for k in self.active}
+        bounds |= {f"churn.{PRODUCTS[k]}": self.churn_max[k] for k in self.active if self._churns[k]}
+        bounds["members"] = self.member_prob
         # the outreach term o*v*a*r as events of its own, with chains bounded by o (only where exposure can arise)
         self._exposed = outreach
-        bounds.update({("outreach", k): self.o_max[k] for k in self.active if outreach and (self.o[k] > 0).any()})
-        made = run_all([lambda kind=kind, k=k: WakeChain(streams, "members" if kind == "members" else
-                                                         f"{kind}.{PRODUCTS[k]}", self._chain_bound(bounds[kind, k]),
-                                                         self.n, horizon) for kind, k in bounds], self.threads)
-        chains = dict(zip(bounds, made, strict=True))
-        self.wake = {k: chains["adopt", k] for k in self.active}
-        self.churn_wake = {k: c for (kind, k), c in chains.items() if kind == "churn"}
-        self.member_wake = chains["members", 0]
-        self.outreach = {k: c for (kind, k), c in chains.items() if kind == "outreach"}
+        bounds |= {f"outreach.{PRODUCTS[k]}": self.o_max[k] for k in self.active if outreach and (self.o[k] > 0).any()}
+        chains = dict(zip(bounds, run_all([lambda name=name: WakeChain(streams, name, self._chain_bound(bounds[name]),
+                                                                       self.n, horizon) for name in bounds],
+                                          self.threads), strict=True))
+        self.wake = {k: chains[f"adopt.{PRODUCTS[k]}"] for k in self.active}
+        self.churn_wake = {k: c for k in self.active if (c := chains.get(f"churn.{PRODUCTS[k]}")) is not None}
+        self.member_wake = chains["members"]
+        self.outreach = {k: c for k in self.active if (c := chains.get(f"outreach.{PRODUCTS[k]}")) is not None}
 
     def _chain_bound(self, x: np.ndarray):
         return float(x[0]) if self.B == 1 else x
@@ -166,12 +165,7 @@ class Dynamics:
 
     def settling(self, state: State, t: int) -> list:
         """``settle`` as independent pieces (``threads.run_all``), one per chain; a caller may add pieces of its own."""
-        a = state.adopted
-        pieces = []
-        for k in self.active:
-            for chain, when_used in self._chains_of(k):
-                pieces.append(lambda k=k, chain=chain, when_used=when_used:
-                              chain.park_where(t, a[k] if when_used else ~a[k]))
+        pieces = [piece for k in self.active for piece in self._parking(k, t, state.adopted[k])]
         if SMARTPHONE in self.active:
             m = self._min_age_hh
             old = state.age >= m
@@ -180,16 +174,17 @@ class Dynamics:
             pieces.append(lambda: self._park_members(state, t, None))
         return pieces
 
-    def _chains_of(self, k: int) -> list[tuple[WakeChain, bool]]:
-        """Product k's chains, each with whether it is parked while the household uses k (else while it does not).
-        (Parking adoption chains for a missing prerequisite or network as well was measured: the trials it saves cost
-        as much again in restarts.)"""
-        out = [(self.wake[k], True)]
+    def _parking(self, k: int, t: int, uses_k: np.ndarray, ids: np.ndarray | None = None) -> list:
+        """Pieces (``threads.run_all``), one per chain of product k, that park the chains of households ``ids`` (None:
+        all) by whether they use k (``uses_k``, aligned with ids) and restart the others: its adoption and outreach
+        chains while the household uses it, its churn chain while it does not. (Parking adoption chains for a
+        missing prerequisite or network as well was measured: the trials it saves cost as much again in restarts.)"""
+        chains = [(self.wake[k], uses_k)]
         if k in self.outreach:
-            out.append((self.outreach[k], True))
+            chains.append((self.outreach[k], uses_k))
         if k in self.churn_wake:
-            out.append((self.churn_wake[k], False))
-        return out
+            chains.append((self.churn_wake[k], ~uses_k))
+        return [lambda chain=chain, park=park: chain.park_where(t, park, ids) for chain, park in chains]
 
     def _park_members(self, state: State, t: int, ids: np.ndarray | None) -> None:
         """Park or restart the further-member chains of households ``ids`` (None: all; see ``settle``)."""
@@ -285,9 +280,9 @@ class Dynamics:
         further smartphone users have theirs; each chain is parked while its event cannot happen (``settle``).
         """
         # Every chain's trials and decisions read the start-of-month state alone: independent pieces
-        # (``threads.run_all``), listed with the largest (the network products' adoption) first.
+        # (``threads.run_all``), the adoption chains with the highest bounds (the most trials) first.
         pieces = {("adopt", k): lambda k=k: self._adoptions(k, self.wake[k].due(t), t, state, effects)
-                  for k in sorted(self.active, key=lambda k: -_WORK[k])}
+                  for k in sorted(self.active, key=lambda k: -self.p_max[k].max())}
         for k, chain in self.outreach.items():
             pieces["reach", k] = lambda k=k, chain=chain: self._outreach(k, chain.due(t), t, state, effects)
         for k, chain in self.churn_wake.items():
@@ -418,10 +413,7 @@ class Dynamics:
         for k in self.active:
             ch = np.flatnonzero(changed[k])
             if ch.size:
-                ids, now = touched[ch], after[k, ch]
-                for chain, when_used in self._chains_of(k):
-                    pieces.append(lambda chain=chain, ids=ids, park=now if when_used else ~now:
-                                  chain.park_where(t, park, ids))
+                pieces += self._parking(k, t, after[k, ch], touched[ch])
         if SMARTPHONE in self.active:
             self._phones[cleared] = 0
             pieces.append(lambda: self._park_members(state, t, np.concatenate([starters, cleared])))
@@ -481,6 +473,3 @@ class Dynamics:
 
 
 _NONE = np.empty(0, dtype=np.int64)
-#: rough relative work of each product's adoption piece (the network products' chains are the busiest), for the
-#: order of ``step``'s pieces: the largest first balances the threads best
-_WORK = {PRODUCTS.index(p): w for p, w in (("smartphone", 1), ("mobile_data", 3), ("fibre", 3), ("services", 2))}

@@ -90,7 +90,7 @@ class Engine:
                                  calendar.months, stacked, outreach=any(lv.raises_exposure for lv in self.levers),
                                  month0=self.month0)
         self.demography = None if plist[0].homogeneous else Demography(plist, population, self.dynamics.run,
-                                                                                  self.month0, self.dynamics.threads)
+                                                                                  self.month0)
         self.dynamics.settle(state, 0)
         self.counter = OutputCounter(population, stacked, groups=detail)
         self.counter.recount(state)
