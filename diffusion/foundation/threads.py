@@ -4,7 +4,7 @@ A month of a large run has pieces that read the same start-of-month state and wr
 product's trials and decisions, each chain's parking); ``run_all`` shares them between this thread and a helper
 thread. The compiled kernels release the interpreter lock, and numpy does in its loops, so two pieces do run at
 once. Each piece computes what it computes alone, and the results come back in the order asked for, so the
-numbers never depend on the threads (tested: the pinned baseline).
+numbers never depend on the threads (``tests/test_engine.py`` compares one and two threads month by month).
 
 ``THREADS`` is 2 on a machine with two or more cores (1 otherwise; the environment variable
 ``DIFFUSION_THREADS`` overrides it). Worker processes of an experiment set it to 1 (``set_threads``): they
@@ -37,7 +37,7 @@ THREADS = _default()
 MIN_HOUSEHOLDS = 50_000
 
 _pool: ThreadPoolExecutor | None = None
-_pool_size = 0
+_pool_size = 0  # its threads
 _lock = threading.Lock()
 _inside = threading.local()  # whether this thread is running a piece
 
@@ -56,10 +56,13 @@ def threads_for(households: int) -> int:
 
 
 def _helpers() -> ThreadPoolExecutor:
+    """The helper threads, THREADS - 1 of them (made when first needed; made again when THREADS changed)."""
     global _pool, _pool_size
     with _lock:
-        if _pool is None or _pool_size != THREADS - 1:  # (THREADS changed: a pool of the new size)
-            _pool_size = max(THREADS - 1, 1)
+        if _pool is None or _pool_size != THREADS - 1:
+            if _pool is not None:
+                _pool.shutdown(wait=False)  # (its threads end once idle)
+            _pool_size = THREADS - 1
             _pool = ThreadPoolExecutor(max_workers=_pool_size, thread_name_prefix="diffusion-piece")
         return _pool
 
