@@ -64,11 +64,8 @@ class Demography:
         of living members (a quarter of the slots), never on every slot."""
         n = self.pop.n
         young_before = state.young_age.copy()
-        alive = state.age >= 0
-        state.age += alive  # everyone a year older
+        k, slot, h, age = _age_living(state.age)  # everyone a year older
         flat = state.age.reshape(-1)  # member k is slot k // n of household k % n
-        k, slot, h = _living(alive, n)
-        age = flat[k]
 
         def leaving() -> np.ndarray:
             young = np.flatnonzero((slot > 0) & (age >= 18) & (age < 30))
@@ -204,13 +201,30 @@ class Demography:
             enforce_prerequisites(state.adopted, lost)
 
 
-def _living(alive: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Flat index (slot * n + household), slot and household of every living member (``alive``: (SLOTS, n)), in
-    flat order; found slot by slot, which saves dividing the flat indices."""
-    hs = [np.flatnonzero(row) for row in alive]
-    slot = np.repeat(np.arange(alive.shape[0], dtype=np.int64), [x.size for x in hs])
-    h = np.concatenate(hs)
-    return slot * n + h, slot, h
+@njit(cache=True, nogil=True)
+def _age_living(age: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every living member (age >= 0 in the (SLOTS, n) ``age``) a year older, in place; and their flat indices
+    (slot * n + household), slots, households and new ages, in flat order. One pass to count, one to fill (a
+    pass of numpy calls would read the slots five times)."""
+    slots, n = age.shape
+    count = 0
+    for s in range(slots):
+        for i in range(n):
+            count += age[s, i] >= 0
+    k = np.empty(count, dtype=np.int64)
+    slot = np.empty(count, dtype=np.int64)
+    h = np.empty(count, dtype=np.int64)
+    ages = np.empty(count, dtype=age.dtype)
+    m = 0
+    for s in range(slots):
+        for i in range(n):
+            a = age[s, i]
+            if a >= 0:
+                a += 1
+                age[s, i] = a
+                k[m], slot[m], h[m], ages[m] = s * n + i, s, i, a
+                m += 1
+    return k, slot, h, ages
 
 
 @njit(cache=True, nogil=True)
