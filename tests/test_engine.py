@@ -150,3 +150,44 @@ def test_two_threads_give_the_numbers_of_one(monkeypatch):
     for t, (a, b) in enumerate(zip(one, two, strict=True)):
         assert b == pytest.approx(a, rel=0, abs=0, nan_ok=True), t
     assert one[-1]["share_internet"] != one[0]["share_internet"]  # (something happened)
+
+
+def test_parking_where_a_network_has_not_reached_changes_no_number(monkeypatch):
+    """The adoption chains of households whose hamlet lacks the product's network are parked (their trials could
+    not succeed) and restarted when the network comes, even when a rollout takes it away (its schedule replaces the
+    world's reach from its start, 2013-03, when fibre had reached more hamlets than its first fifth): the numbers
+    are those of chains never parked for it, month by month, across a January."""
+    from diffusion.model.dynamics import Dynamics
+
+    levers = [make_lever("infrastructure", "rollout", start="2013-03", fibre=[["2013-03", 0.2], ["2013-10", 1.0]])]
+
+    def run() -> tuple[list[dict], int]:
+        m = AdoptionModel("commune", start="2013-01", levers=levers, months=16, seed=4, agents=False, collect=False)
+        d = m.engine.dynamics
+        parked = 0
+        out = []
+        for _ in range(16):
+            m.step()
+            out.append(dict(m.outputs))
+            fibre = d.wake[2]
+            parked = max(parked, int((fibre.parked & ~m.state.adopted[2]).sum()))
+        return out, parked
+
+    parked_runs, parked = run()
+    lost = []
+    follow = Dynamics._follow_networks
+
+    def watch(self, state, t, effects):
+        before = self._reached[2].copy()
+        follow(self, state, t, effects)
+        lost.append(bool((before & ~self._reached[2]).any()))
+
+    monkeypatch.setattr(Dynamics, "_follow_networks", watch)
+    run()
+    assert any(lost)  # (a hamlet lost fibre)
+    monkeypatch.setattr(Dynamics, "_follow_networks", lambda self, state, t, effects: None)
+    never, none_parked = run()
+    assert parked > 0 and none_parked == 0  # (parking happened, and switching it off works)
+    for t, (a, b) in enumerate(zip(never, parked_runs, strict=True)):
+        assert b == pytest.approx(a, rel=0, abs=0, nan_ok=True), t
+    assert never[-1]["share_fibre"] != never[0]["share_fibre"]  # (something happened)

@@ -81,6 +81,14 @@ def test_the_start_state_depends_on_income_and_age():
     assert a[st.young_age < 30].mean() > a[st.elderly_only].mean() + 0.05
 
 
+def test_households_of_hamlets_are_those_of_their_blocks():
+    pop = build_population("commune", ModelParams(), np.random.default_rng(2))
+    for hamlets in ([0], [3, 1], [], list(range(pop.n_hamlets))):
+        h = np.array(hamlets, dtype=np.int64)
+        expected = np.concatenate([np.flatnonzero(pop.hamlet == x) for x in h]) if h.size else np.empty(0)
+        np.testing.assert_array_equal(pop.households_of(h), expected)
+
+
 def test_small_world_is_symmetric_with_the_mean_degree_inside_hamlets():
     prm = ModelParams(mean_degree=6, rewiring=0.1, inter_hamlet_ties=0.0)
     pop = build_population("commune", prm, rng())

@@ -124,8 +124,8 @@ class Dynamics:
         #: threads for the month's independent pieces (``foundation.threads``)
         self.threads = threads_for(self.n)
         # Every monthly event as chains of successes of its bounding Bernoulli trial (see WakeChain): per product,
-        # an adoption chain bounded by p_max, parked while the household uses the product, and where the product
-        # is given up a churn chain bounded by churn_max, parked while it does not (see ``settle``).
+        # an adoption chain bounded by p_max, parked while the household uses the product or lacks its network, and
+        # where the product is given up a churn chain bounded by churn_max, parked while it does not (``settle``).
         bounds = {f"adopt.{PRODUCTS[k]}": self.p_max[k] for k in self.active}
         bounds |= {f"churn.{PRODUCTS[k]}": self.churn_max[k] for k in self.active if self._churns[k]}
         bounds["members"] = self.member_prob
@@ -139,6 +139,9 @@ class Dynamics:
         self.churn_wake = {k: c for k in self.active if (c := chains.get(f"churn.{PRODUCTS[k]}")) is not None}
         self.member_wake = chains["members"]
         self.outreach = {k: c for k in self.active if (c := chains.get(f"outreach.{PRODUCTS[k]}")) is not None}
+        #: per product that needs a network, the hamlets it had reached when the chains were last parked (all at
+        #: first; ``_follow_networks`` keeps it to the month's)
+        self._reached = {k: np.ones(pop.n_hamlets, dtype=bool) for k in self.active if LADDER[k].network is not None}
 
     def _chain_bound(self, x: np.ndarray):
         return float(x[0]) if self.B == 1 else x
@@ -158,10 +161,11 @@ class Dynamics:
     def settle(self, state: State, t: int) -> None:
         """Park, for every household, the chains whose events cannot happen now and restart the others (at
         creation, after the members change each January, and after hand edits of the state through
-        ``AdoptionModel.refresh``): a product's adoption and outreach chains while the household uses it, its
-        churn chain while it does not, and the further-member chain unless the household uses a smartphone and has
-        a member old enough without one. Parking changes no number (see ``WakeChain``); the month's changes park
-        and restart the chains of the households they touch (``_apply``)."""
+        ``AdoptionModel.refresh``): a product's adoption and outreach chains while the household uses it or its
+        hamlet lacks the product's network (as last seen: ``_follow_networks``), its churn chain while it does not,
+        and the further-member chain unless the household uses a smartphone and has a member old enough without
+        one. Parking changes no number (see ``WakeChain``); the month's changes park and restart the chains of the
+        households they touch (``_apply``)."""
         run_all(self.settling(state, t), self.threads)
 
     def settling(self, state: State, t: int) -> list:
@@ -177,15 +181,35 @@ class Dynamics:
 
     def _parking(self, k: int, t: int, uses_k: np.ndarray, ids: np.ndarray | None = None) -> list:
         """Pieces (``threads.run_all``), one per chain of product k, that park the chains of households ``ids`` (None:
-        all) by whether they use k (``uses_k``, aligned with ids) and restart the others: its adoption and outreach
-        chains while the household uses it, its churn chain while it does not. (Parking adoption chains for a
-        missing prerequisite or network as well was measured: the trials it saves cost as much again in restarts.)"""
-        chains = [(self.wake[k], uses_k)]
+        all) and restart the others: its adoption and outreach chains while the household uses it (``uses_k``,
+        aligned with ids) or its hamlet lacks the product's network, its churn chain while it does not use it.
+        Networks reach a hamlet once, after years without (fibre reached a third of Quảng Ninh's households by
+        2012 and nine in ten by 2020), so their parking saves many trials for one restart. (Parking for a missing
+        prerequisite as well was measured: the trials it saves cost as much again in restarts.)"""
+        skip = uses_k
+        if k in self._reached and not self._reached[k].all():
+            skip = uses_k | ~self._reached[k][self.pop.hamlet if ids is None else self.pop.hamlet[ids]]
+        chains = [(self.wake[k], skip)]
         if k in self.outreach:
-            chains.append((self.outreach[k], uses_k))
+            chains.append((self.outreach[k], skip))
         if k in self.churn_wake:
             chains.append((self.churn_wake[k], ~uses_k))
         return [lambda chain=chain, park=park: chain.park_where(t, park, ids) for chain, park in chains]
+
+    def _follow_networks(self, state: State, t: int, effects: MonthEffects) -> None:
+        """Before month t's trials: park or restart (after month t - 1) the adoption and outreach chains of the
+        households of hamlets that a product's network has reached, or left, since they were last parked."""
+        pieces = []
+        for k, seen in self._reached.items():
+            now = effects.mobile_coverage if LADDER[k].network == "mobile" else effects.fibre_ready
+            moved = np.flatnonzero(now != seen)
+            if moved.size == 0:
+                continue
+            self._reached[k] = now.copy()
+            ids = self.pop.households_of(moved)
+            pieces += self._parking(k, t - 1, state.adopted[k, ids], ids)
+        if pieces:
+            run_all(pieces, self.threads)
 
     def _park_members(self, state: State, t: int, ids: np.ndarray | None) -> None:
         """Park or restart the further-member chains of households ``ids`` (None: all; see ``settle``)."""
@@ -280,6 +304,7 @@ class Dynamics:
         Giving a product up has its own chain, bounded by the churn rate at its highest (``churn_max``), and
         further smartphone users have theirs; each chain is parked while its event cannot happen (``settle``).
         """
+        self._follow_networks(state, t, effects)
         # Every chain's trials and decisions read the start-of-month state alone: independent pieces
         # (``threads.run_all``), the adoption chains with the highest bounds (the most trials) first.
         pieces = {("adopt", k): lambda k=k: self._adoptions(k, self.wake[k].due(t), t, state, effects)

@@ -90,6 +90,13 @@ class Population:
         """Start offsets of each commune's block, length n_communes + 1."""
         return np.searchsorted(self.commune, np.arange(self.n_communes + 1)).astype(np.int64)
 
+    def households_of(self, hamlets: np.ndarray) -> np.ndarray:
+        """The ids of the households of ``hamlets``, hamlet after hamlet (households are built hamlet by hamlet, so
+        each hamlet's are one block)."""
+        bounds = self.derive(("hamlet_bounds",), lambda: np.searchsorted(self.hamlet, np.arange(self.n_hamlets + 1)))
+        start, size = bounds[hamlets], bounds[hamlets + 1] - bounds[hamlets]
+        return np.repeat(start - (np.cumsum(size) - size), size) + np.arange(size.sum())
+
 
 @dataclass
 class RunLayout:
