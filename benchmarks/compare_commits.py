@@ -31,9 +31,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-#: the package's own imports, as written in its sources
-_IMPORT = re.compile(r"\bdiffusion(?=\.(foundation|model|experiments|analyses|presentation|cli|data)\b)|"
-                     r"(?<=^from )diffusion(?= import)|(?<=^import )diffusion$", re.MULTILINE)
 
 
 def base_package(ref: str, into: Path) -> str:
@@ -44,10 +41,13 @@ def base_package(ref: str, into: Path) -> str:
     subprocess.run(["git", "-C", str(checkout), "checkout", "--quiet", ref], check=True)
     target = into / "diffusion_base"
     shutil.copytree(checkout / "diffusion", target)
+    # the package's own names as its sources write them: its subpackages and modules (in imports and in
+    # resource names such as "diffusion.data"), and the package in "from diffusion import" and "import diffusion"
+    parts = sorted(p.stem for p in target.iterdir() if not p.name.startswith("_") and (p.is_dir() or p.suffix == ".py"))
+    own = re.compile(rf"\bdiffusion(?=\.({'|'.join(parts)})\b)|(?<=^from )diffusion(?= import)|"
+                     rf"(?<=^import )diffusion$", re.MULTILINE)
     for path in target.rglob("*.py"):
-        text = path.read_text(encoding="utf-8")
-        text = _IMPORT.sub("diffusion_base", text).replace('files("diffusion.data")', 'files("diffusion_base.data")')
-        path.write_text(text, encoding="utf-8")
+        path.write_text(own.sub("diffusion_base", path.read_text(encoding="utf-8")), encoding="utf-8")
     return subprocess.run(["git", "-C", str(checkout), "log", "--oneline", "-1"], check=True, capture_output=True,
                           text=True).stdout.strip()
 

@@ -158,6 +158,7 @@ def test_parking_where_a_network_has_not_reached_changes_no_number(monkeypatch):
     world's reach from its start, 2013-03, when fibre had reached more hamlets than its first fifth): the numbers
     are those of chains never parked for it, month by month, across a January."""
     from diffusion.model.dynamics import Dynamics
+    from diffusion.model.products import FIBRE
 
     levers = [make_lever("infrastructure", "rollout", start="2013-03", fibre=[["2013-03", 0.2], ["2013-10", 1.0]])]
 
@@ -169,8 +170,8 @@ def test_parking_where_a_network_has_not_reached_changes_no_number(monkeypatch):
         for _ in range(16):
             m.step()
             out.append(dict(m.outputs))
-            fibre = d.wake[2]
-            parked = max(parked, int((fibre.parked & ~m.state.adopted[2]).sum()))
+            fibre = d.wake[FIBRE]
+            parked = max(parked, int((fibre.parked & ~m.state.adopted[FIBRE]).sum()))
         return out, parked
 
     parked_runs, parked = run()
@@ -178,9 +179,9 @@ def test_parking_where_a_network_has_not_reached_changes_no_number(monkeypatch):
     follow = Dynamics._follow_networks
 
     def watch(self, state, t, effects):
-        before = self._reached[2].copy()
+        before = self._reached[FIBRE].copy()
         follow(self, state, t, effects)
-        lost.append(bool((before & ~self._reached[2]).any()))
+        lost.append(bool((before & ~self._reached[FIBRE]).any()))
 
     monkeypatch.setattr(Dynamics, "_follow_networks", watch)
     run()

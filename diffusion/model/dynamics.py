@@ -201,7 +201,7 @@ class Dynamics:
         households of hamlets that a product's network has reached, or left, since they were last parked."""
         pieces = []
         for k, seen in self._reached.items():
-            now = effects.mobile_coverage if LADDER[k].network == "mobile" else effects.fibre_ready
+            now = effects.reached(LADDER[k].network)
             moved = np.flatnonzero(now != seen)
             if moved.size == 0:
                 continue
@@ -275,7 +275,7 @@ class Dynamics:
             ok &= needs
         network = LADDER[k].network
         if network is not None:
-            reach = effects.mobile_coverage if network == "mobile" else effects.fibre_ready
+            reach = effects.reached(network)
             if not reach.all():
                 ok &= reach[self.pop.hamlet[sel]]
         if k == SMARTPHONE:  # someone old enough for a smartphone (the head, or the oldest member, is)
@@ -501,7 +501,8 @@ _NONE = np.empty(0, dtype=np.int64)
 @njit(cache=True, nogil=True)
 def _grow_skill(skill: np.ndarray, phone: np.ndarray, growth: np.ndarray) -> None:
     """skill += (1 - skill) * growth * phone, in float32 as the state holds it and in numpy's order (``growth``: one
-    value, or one per household); one pass instead of four numpy passes, without a branch per household."""
+    value, or one per household); one pass instead of four numpy passes, without a branch per household (and one
+    loop per case, so neither chooses its growth per household)."""
     one = np.float32(1.0)
     if growth.size == 1:
         g = growth[0]

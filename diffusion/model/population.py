@@ -93,7 +93,7 @@ class Population:
     def households_of(self, hamlets: np.ndarray) -> np.ndarray:
         """The ids of the households of ``hamlets``, hamlet after hamlet (households are built hamlet by hamlet, so
         each hamlet's are one block)."""
-        bounds = self.derive(("hamlet_bounds",), lambda: np.searchsorted(self.hamlet, np.arange(self.n_hamlets + 1)))
+        bounds = self.hamlet_bounds()
         start, size = bounds[hamlets], bounds[hamlets + 1] - bounds[hamlets]
         return np.repeat(start - (np.cumsum(size) - size), size) + np.arange(size.sum())
 

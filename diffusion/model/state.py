@@ -83,6 +83,10 @@ class MonthEffects:
     fee_discount: dict[int, np.ndarray] = field(default_factory=dict)
     awareness: np.ndarray | None = None
 
+    def reached(self, network: str) -> np.ndarray:
+        """Per hamlet, whether ``network`` ("mobile" or "fibre", ``products.Product.network``) has reached it."""
+        return self.mobile_coverage if network == "mobile" else self.fibre_ready
+
     def add(self, table: dict[int, np.ndarray], k: int, values: np.ndarray) -> None:
         """Add per-household VND ``values`` to product k's entry of ``price_subsidy`` or ``fee_discount``."""
         current = table.get(k)
